@@ -1,0 +1,14 @@
+"""gankit: train, evaluate and compare the classic GAN family, offline, faithful to each paper.
+
+    import gankit
+    result = gankit.train("dcgan-mnist", ["train.steps=500"])
+    images = gankit.sample(result.run_dir, n=16)
+"""
+from .config import Config, load_config
+from .engine.trainer import RunResult, Trainer, resume, train
+from .errors import GankitError
+from .run import Run, info, load_run, sample
+
+__version__ = "0.1.0"
+__all__ = ["Config", "load_config", "train", "resume", "Trainer", "RunResult", "load_run", "sample", "info",
+           "Run", "GankitError"]

@@ -1,0 +1,142 @@
+"""`gankit` command line: train, sample, list, info. Each command is a thin wrapper of the Python API."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+from .errors import GankitError, NonFiniteLossError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gankit", description="Train, sample and inspect GANs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model from a recipe or YAML file",
+                       description="Train from CONFIG (a recipe name from `gankit list` or a YAML path), "
+                                   "with dotted overrides such as train.steps=2000 model.n_critic=3.")
+    t.add_argument("config", nargs="?", help="recipe name or YAML file (omit with --resume)")
+    t.add_argument("overrides", nargs="*", help="key=value overrides, e.g. train.batch_size=128")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
+    t.add_argument("--budget", help="wall-time budget, e.g. 90s, 10m, 1h30m (train.budget)")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], help="train.device")
+    t.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/RECIPE-TIMESTAMP)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="draw samples from a trained run")
+    s.add_argument("run_dir")
+    s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--out", default=None, help="output file: .png grid, .npy or .pt (default RUN_DIR/sample.png)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
+    li = sub.add_parser("list", help="models, datasets, networks and recipes")
+    li.add_argument("--options", metavar="NAME", help="show every option of a model, dataset or network")
+
+    i = sub.add_parser("info", help="config, steps done and last losses of a run")
+    i.add_argument("run_dir")
+    i.add_argument("--json", action="store_true", help="print as JSON")
+    return p
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .engine.trainer import resume, train
+
+    progress = False if a.no_progress else None
+    if a.resume:
+        overrides = ([a.config] if a.config else []) + a.overrides
+        if a.device:
+            overrides.append(f"train.device={a.device}")
+        result = resume(a.resume, overrides, budget=a.budget, progress=progress)
+    else:
+        if not a.config:
+            raise GankitError("gankit train needs a CONFIG (a recipe from `gankit list` or a YAML file), "
+                              "or --resume RUN_DIR.")
+        result = train(a.config, a.overrides, budget=a.budget, device=a.device, run_dir=a.out,
+                       progress=progress)
+    d = result.run_dir
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
+    print(f"\n{result.status}: {result.step} steps in {result.elapsed:.0f} s ({losses})")
+    if result.status == "interrupted":
+        print(f"checkpoint saved; continue with: gankit train --resume {d}")
+    print(f"samples:     {d / 'samples.png'}  (a grid every train.sample_every steps in {d / 'samples'})")
+    if (d / "training.gif").exists():
+        print(f"training:    {d / 'training.gif'}")
+    print(f"loss curves: {d / 'losses.png'}  (data in losses.csv / losses.jsonl)")
+    print(f"checkpoint:  {d / 'checkpoint.pt'}   tensorboard --logdir {d / 'tb'}")
+    return 130 if result.status == "interrupted" else 0
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .run import sample
+
+    out = a.out or str(Path(a.run_dir) / "sample.png")
+    x = sample(a.run_dir, a.n, out, seed=a.seed, device=a.device)
+    print(f"wrote {x.shape[0]} samples of shape {tuple(x.shape[1:])} to {out}")
+    return 0
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    from .config import describe, recipe_names
+    from .registry import KINDS, entries, lookup
+
+    if a.options:
+        for kind in KINDS:
+            names = [e.name for e in entries(kind)]
+            if a.options in names:
+                e = lookup(kind, a.options)
+                print(f"{kind} {e.name}: {e.summary}")
+                print("\n".join(describe(e.options, "  ")))
+                return 0
+        raise GankitError(f"No model, dataset or network named {a.options!r}; `gankit list` shows them.")
+    for kind in KINDS:
+        print(f"{kind}s:")
+        for e in entries(kind):
+            print(f"  {e.name:<16} {e.summary}")
+    print("recipes (gankit train NAME):")
+    print(textwrap.fill(", ".join(recipe_names()), width=100, initial_indent="  ", subsequent_indent="  "))
+    print("options of any of them: gankit list --options NAME")
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    import yaml
+
+    from .run import info
+
+    d = info(a.run_dir)
+    if a.json:
+        print(json.dumps(d, indent=1))
+        return 0
+    planned = f" of {d['planned_steps']}" if d["planned_steps"] else ""
+    print(f"run:     {d['run_dir']}\nstatus:  {d['status']}  step {d['step']}{planned}, "
+          f"{d['elapsed_s']} s of training")
+    if d["message"]:
+        print(f"note:    {d['message']}")
+    print("losses:  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                  for k, v in d["last_losses"].items()))
+    print("config:\n" + textwrap.indent(yaml.safe_dump(d["config"], sort_keys=False), "  "))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "info": cmd_info}[a.command]
+    try:
+        return handler(a)
+    except NonFiniteLossError as e:
+        print(f"\ngankit: training stopped: {e}", file=sys.stderr)
+        return 3
+    except GankitError as e:
+        print(f"gankit {a.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ngankit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The in-memory dataset every loader returns, and the options all datasets share."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+import torch
+
+from ..config import Options, opt
+
+
+@dataclass
+class DataOptions(Options):
+    """Options shared by every dataset."""
+
+    seed: int = opt(0, "seed of generated data and of train/test splits")
+    limit: Optional[int] = opt(None, "keep only the first N training samples (quick experiments, tests)")
+
+
+@dataclass
+class Dataset:
+    """A whole dataset as tensors. Images: float32 (N, C, H, W) in [-1, 1]. Points: float32 (N, D)."""
+
+    name: str
+    kind: Literal["image", "points"]
+    train: torch.Tensor
+    train_labels: Optional[torch.Tensor] = None     # int64 (N,)
+    test: Optional[torch.Tensor] = None
+    test_labels: Optional[torch.Tensor] = None
+    n_classes: Optional[int] = None
+    info: dict = field(default_factory=dict)        # e.g. toy mode centres, class names, source path
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.train.shape[1:])
+
+    def __len__(self) -> int:
+        return self.train.shape[0]

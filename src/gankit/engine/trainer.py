@@ -1,0 +1,278 @@
+"""The training loop: drives any Model, writes everything a run leaves behind, resumes exactly.
+
+A run directory holds: config.yaml, checkpoint.pt, status.json, losses.jsonl/.csv/.png,
+samples/step_*.png (fixed-noise grids), samples.png (the last grid), training.gif and tb/.
+"""
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import torch
+import yaml
+
+from ..config import Config, load_config, parse_duration, to_dict
+from ..data import load_dataset
+from ..errors import ConfigError, NonFiniteLossError, RunError
+from ..models import Model, build_model
+from ..viz import make_gif, plot_losses
+from ..viz.grid import save_samples_png
+from .batches import BatchStream
+from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from .logging import RunLog, read_rows
+
+FORMAT = 1   # checkpoint layout version
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    step: int
+    status: str                  # finished | interrupted
+    losses: dict[str, float]     # the last logged values
+    elapsed: float               # seconds of training, over all sessions of the run
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device = 'cuda' but PyTorch sees no CUDA device here. "
+                          "Use --device cpu (or auto).")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, cfg: Config, run_dir: str | Path | None = None, recipe: str = "run",
+                 state: dict | None = None):
+        """`state`: a checkpoint of `run_dir` to continue from (see `resume`)."""
+        self.cfg = cfg
+        t = cfg.train
+        self.device = resolve_device(t.device)
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.data = load_dataset(cfg.data)
+        if t.batch_size > len(self.data):
+            raise ConfigError(f"train.batch_size = {t.batch_size} is larger than the training set "
+                              f"({len(self.data)} samples of {cfg.data.name!r}). Lower train.batch_size.")
+        self.stream = BatchStream(self.data.train.to(self.device),
+                                  None if self.data.train_labels is None else self.data.train_labels.to(self.device),
+                                  t.batch_size, t.seed)
+        self.total_steps = self._planned_steps()
+        self.time_budget = parse_duration(t.budget) if t.budget else None
+
+        torch.manual_seed(t.seed)
+        self.model: Model = build_model(cfg.model, self.data, self.device, horizon=self.total_steps)
+        if t.compile:
+            for net in self.model.nets.values():
+                net.compile()
+        self.fixed_latent = self.model.latent(t.n_grid, torch.Generator().manual_seed(t.seed + 1))
+        self.step, self.elapsed = 0, 0.0
+
+        if run_dir is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = Path(t.out_dir) / (t.run_name or f"{recipe}-{stamp}")
+        self.run_dir = Path(run_dir)
+        if state is not None:
+            self._restore(state)
+        elif checkpoint_path(self.run_dir).exists():
+            raise RunError(f"{str(self.run_dir)!r} already holds a run. Resume it with "
+                           f"`gankit train --resume {self.run_dir}`, or choose another train.run_name.")
+        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        self._stop_reason: str | None = None
+        self._window: list[tuple[int, dict[str, torch.Tensor]]] = []
+        self.last_losses: dict[str, float] = {}
+
+    # ------------------------------------------------------------------------------------- budget
+    def _planned_steps(self) -> int | None:
+        t = self.cfg.train
+        plans = []
+        if t.steps is not None:
+            plans.append(t.steps)
+        if t.epochs is not None:
+            plans.append(max(1, math.ceil(t.epochs * self.stream.steps_per_epoch)))
+        return min(plans) if plans else None
+
+    def _done(self) -> bool:
+        if self.total_steps is not None and self.step >= self.total_steps:
+            return True
+        return self.time_budget is not None and self.elapsed >= self.time_budget
+
+    # ------------------------------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {"format": FORMAT, "step": self.step, "elapsed": self.elapsed, "config": to_dict(self.cfg),
+                "model": self.model.state_dict(), "stream": self.stream.state_dict(), "rng": rng,
+                "fixed_latent": {k: v.cpu() for k, v in self.fixed_latent.items()}}
+
+    def _restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.stream.load_state_dict(state["stream"])
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        self.fixed_latent = {k: v.to(self.device) for k, v in state["fixed_latent"].items()}
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+
+    def save(self) -> None:
+        save_checkpoint(self.state_dict(), checkpoint_path(self.run_dir))
+
+    def _status(self, status: str, message: str = "") -> None:
+        info = {"status": status, "step": self.step, "elapsed": round(self.elapsed, 2),
+                "planned_steps": self.total_steps, "message": message, "losses": self.last_losses,
+                "updated": datetime.now().isoformat(timespec="seconds")}
+        (self.run_dir / "status.json").write_text(json.dumps(info, indent=1))
+
+    # ------------------------------------------------------------------------------------- logging
+    def _flush(self, log: RunLog) -> None:
+        """One host sync for the whole window: average each loss, stop on the first non-finite value."""
+        if not self._window:
+            return
+        flat = torch.cat([torch.stack([v.float().reshape(()) for v in out.values()]) for _, out in self._window])
+        values = flat.tolist()
+        sums: dict[str, list[float]] = {}
+        i = 0
+        for step, out in self._window:
+            for name in out:
+                v = values[i]
+                i += 1
+                if not math.isfinite(v):
+                    self._window.clear()
+                    raise NonFiniteLossError(
+                        f"Loss {name!r} became {v} at step {step + 1}. Training stopped; the last good "
+                        f"checkpoint (written before this step) is kept in {self.run_dir}. Common fixes: "
+                        "lower the learning rates (model.optim_d.lr / model.optim_g.lr), check the data "
+                        "range, or raise the gradient-penalty weight; then start again or resume with "
+                        f"`gankit train --resume {self.run_dir}`.")
+                sums.setdefault(name, []).append(v)
+        self._window.clear()
+        self.last_losses = {k: sum(v) / len(v) for k, v in sums.items()}
+        log.write(self.step, self.last_losses, self.elapsed)
+
+    def _samples(self, log: RunLog) -> None:
+        x = self.model.sample(**self.fixed_latent)
+        real = self.data.train[:2000] if self.data.kind == "points" else None
+        path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
+        pic = save_samples_png(x, path, real, title=f"step {self.step}")
+        (self.run_dir / "samples.png").write_bytes(path.read_bytes())
+        log.image("samples", pic, self.step)
+
+    # ------------------------------------------------------------------------------------- loop
+    def _on_signal(self, signum, frame) -> None:
+        self._stop_reason = signal.Signals(signum).name
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+
+    def fit(self, progress: bool | None = None) -> RunResult:
+        t = self.cfg.train
+        resumed = self.step > 0
+        log = RunLog(self.run_dir, t.tensorboard, resume_step=self.step if resumed else None)
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._on_signal)
+        bar = None
+        if t.progress if progress is None else progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
+                       desc=self.run_dir.name[:28])
+        self._status("running")
+        amp = t.amp and self.device.type == "cuda"
+        status = "finished"
+        try:
+            if not resumed:
+                self._samples(log)
+            self.model.train()
+            start = time.perf_counter() - self.elapsed
+            while not self._done():
+                if self._stop_reason:
+                    status = "interrupted"
+                    break
+                batch = self.stream.next()
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                    out = self.model.train_step(batch, self.step)
+                self._window.append((self.step, out))
+                self.step += 1
+                self.elapsed = time.perf_counter() - start
+                last = self._done()
+                ckpt_due = self.step % t.checkpoint_every == 0 or last
+                if self.step % t.log_every == 0 or ckpt_due or self.step % t.sample_every == 0:
+                    self._flush(log)   # losses are checked before any sample or checkpoint is written
+                    if bar is not None:
+                        bar.set_postfix(self._postfix(), refresh=False)
+                if self.step % t.sample_every == 0 or last:
+                    self._samples(log)
+                if ckpt_due:
+                    self.save()
+                if bar is not None:
+                    bar.update(1)
+            if status == "interrupted":
+                self._flush(log)
+                self.save()
+        except NonFiniteLossError as e:
+            self._status("failed", str(e))
+            raise
+        finally:
+            for sig, h in handlers.items():
+                signal.signal(sig, h)
+            if bar is not None:
+                bar.close()
+            log.write_csv()
+            log.close()
+        self._finish(status)
+        return RunResult(self.run_dir, self.step, status, self.last_losses, self.elapsed)
+
+    def _postfix(self) -> dict[str, str]:
+        post = {k: f"{v:.3g}" for k, v in list(self.last_losses.items())[:4]}
+        if self.time_budget is not None:
+            post["left"] = f"{max(0.0, self.time_budget - self.elapsed):.0f}s"
+        return post
+
+    def _finish(self, status: str) -> None:
+        plot_losses(read_rows(self.run_dir), self.run_dir / "losses.png")
+        if self.cfg.train.gif:
+            make_gif(list((self.run_dir / "samples").glob("step_*.png")), self.run_dir / "training.gif")
+        msg = "" if status == "finished" else (f"stopped by {self._stop_reason} at step {self.step}; resume "
+                                               f"with `gankit train --resume {self.run_dir}`")
+        self._status(status, msg)
+
+
+# ----------------------------------------------------------------------------------------- API
+def train(config: str | Path | dict | Config, overrides: list[str] | tuple = (), *, budget: str | None = None,
+          device: str | None = None, run_dir: str | Path | None = None, progress: bool | None = None) -> RunResult:
+    """Train a model from a recipe name, YAML path, mapping or Config. Returns where the run went."""
+    extra = list(overrides)
+    if budget is not None:
+        extra.append(f"train.budget={budget}")
+    if device is not None:
+        extra.append(f"train.device={device}")
+    recipe = "run"
+    if isinstance(config, Config):
+        cfg = load_config(to_dict(config), extra) if extra else config
+    else:
+        cfg = load_config(config, extra)
+        if isinstance(config, (str, Path)):
+            recipe = Path(str(config)).stem
+    return Trainer(cfg, run_dir=run_dir, recipe=recipe).fit(progress)
+
+
+def resume(run_dir: str | Path, overrides: list[str] | tuple = (), *, budget: str | None = None,
+           progress: bool | None = None) -> RunResult:
+    """Continue a run from its checkpoint. Only train.* settings may change (e.g. a longer budget)."""
+    state = load_checkpoint(run_dir)
+    extra = list(overrides) + ([f"train.budget={budget}"] if budget is not None else [])
+    for item in extra:
+        if not item.startswith("train."):
+            raise ConfigError(f"Cannot change {item.split('=')[0]!r} when resuming: the checkpoint was made "
+                              "with the saved model and data settings. Only train.* options may change.")
+    cfg = load_config(state["config"], extra)
+    return Trainer(cfg, run_dir=run_dir, state=state).fit(progress)

@@ -1,0 +1,26 @@
+"""Gradient penalties on the discriminator, as pure functions of a critic and points."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+
+def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Gulrajani et al. 2017, Algorithm 1 line 6: x_hat = eps x + (1 - eps) x_fake, eps ~ U[0, 1] per sample."""
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
+    return eps * real + (1 - eps) * fake
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], points: Tensor, target: float = 1.0) -> Tensor:
+    """Gulrajani et al. 2017, eq. 3 (penalty term): E[(||grad_x D(x_hat)||_2 - target)^2].
+
+    The graph is kept (create_graph) so that the penalty trains the critic; weight it outside.
+    """
+    points = points.detach().requires_grad_(True)
+    scores = critic(points)
+    (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
+    norms = grad.flatten(1).norm(2, dim=1)
+    return ((norms - target) ** 2).mean()

@@ -1,0 +1,181 @@
+"""The one abstraction: a model owns its networks and optimizers and takes one training step.
+
+The engine knows nothing of GAN theory; it calls `train_step(batch, step)` and `sample(n, **latent)`.
+A new GAN is a subclass with its own options dataclass that overrides `d_step` / `g_step`
+(or `train_step` itself when the schedule is unusual).
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator, Literal, NamedTuple, Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..config import Options, OptimConfig, component, opt
+from ..data.base import Dataset
+from ..engine.optim import make_optimizer, make_scheduler
+from ..errors import ConfigError
+from ..nets import build_discriminator, build_generator
+
+
+class Batch(NamedTuple):
+    x: Tensor
+    y: Optional[Tensor] = None
+
+
+@dataclass
+class ModelOptions(Options):
+    """Options every model has: noise, the two networks and their optimizers, the D/G schedule."""
+
+    z_dim: int = opt(100, "size of the noise vector z")
+    noise: Literal["normal", "uniform"] = opt("normal", "distribution of z: N(0, 1) or U(-1, 1)")
+    generator: Options = component("net", Options(name="mlp"), "generator network (`gankit list`)")
+    discriminator: Options = component("net", Options(name="mlp"), "discriminator network")
+    optim_g: OptimConfig = opt(OptimConfig(), "generator optimizer")
+    optim_d: OptimConfig = opt(OptimConfig(), "discriminator optimizer")
+    n_critic: int = opt(1, "discriminator steps per generator step")
+
+    def check(self, path: str) -> None:
+        if self.z_dim <= 0:
+            raise ConfigError(f"{path}.z_dim must be positive, got {self.z_dim}.")
+        if self.n_critic <= 0:
+            raise ConfigError(f"{path}.n_critic must be a positive number of D steps per G step, "
+                              f"got {self.n_critic}.")
+
+
+class Model:
+    """Base model: a generator G and a discriminator D trained in alternation."""
+
+    Options = ModelOptions
+
+    def __init__(self, opts: ModelOptions, data: Dataset, device: torch.device | str = "cpu",
+                 horizon: int | None = None):
+        self.opts = opts
+        self.data_kind = data.kind
+        self.sample_shape = data.sample_shape
+        self.n_classes = data.n_classes
+        self.device = torch.device(device)
+        self.horizon = horizon          # planned number of steps, for learning-rate schedules
+        self.nets: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
+        self.build(data)
+        for net in self.nets.values():
+            net.to(self.device)
+        self.build_optimizers()
+
+    # ------------------------------------------------------------------ construction (override to extend)
+    def build(self, data: Dataset) -> None:
+        o = self.opts
+        self.nets["G"] = build_generator(o.generator, self.g_in_dim(), self.sample_shape, self.data_kind)
+        self.nets["D"] = build_discriminator(o.discriminator, self.sample_shape, 1, self.data_kind)
+
+    def g_in_dim(self) -> int:
+        return self.opts.z_dim
+
+    def build_optimizers(self) -> None:
+        o = self.opts
+        g_steps = None if self.horizon is None else max(1, self.horizon // o.n_critic)
+        self.add_optimizer("G", o.optim_g, self.nets["G"].parameters(), g_steps)
+        self.add_optimizer("D", o.optim_d, self.nets["D"].parameters(), self.horizon)
+
+    def add_optimizer(self, name: str, cfg: OptimConfig, params, horizon: int | None) -> None:
+        self.optimizers[name] = make_optimizer(cfg, params)
+        sched = make_scheduler(cfg, self.optimizers[name], horizon)
+        if sched is not None:
+            self.schedulers[name] = sched
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
+        """One D update on `batch`; one G update after every n_critic-th D update."""
+        out = self.d_step(batch)
+        if (step + 1) % self.opts.n_critic == 0:
+            out.update(self.g_step(batch))
+        return out
+
+    def d_step(self, batch: Batch) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def g_step(self, batch: Batch) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def update(self, name: str, loss: Tensor) -> None:
+        """Backpropagate `loss` into optimizer `name`'s parameters and take one step (and its schedule)."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if name in self.schedulers:
+            self.schedulers[name].step()
+
+    @contextlib.contextmanager
+    def frozen(self, *names: str) -> Iterator[None]:
+        """Stop gradients into these nets' parameters (G's step need not compute D's weight grads)."""
+        params = [p for n in names for p in self.nets[n].parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
+    # ------------------------------------------------------------------ sampling
+    def latent(self, n: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Everything G needs for n samples (noise, and codes in subclasses), drawn from the prior."""
+        shape = (n, self.opts.z_dim)
+        if self.opts.noise == "uniform":
+            z = torch.rand(shape, generator=generator) * 2 - 1
+        else:
+            z = torch.randn(shape, generator=generator)
+        return {"z": z.to(self.device)}
+
+    def generate(self, z: Tensor, **codes: Tensor) -> Tensor:
+        """G's forward pass on given latent inputs (training mode as is)."""
+        return self.nets["G"](z)
+
+    @torch.no_grad()
+    def sample(self, n: int | None = None, generator: torch.Generator | None = None, batch_size: int = 1000,
+               **latent: Tensor) -> Tensor:
+        """Samples in data range with G in eval mode; draws the latent unless given (`z=...`)."""
+        if not latent:
+            if n is None:
+                raise ValueError("sample() needs n or latent inputs")
+            latent = self.latent(n, generator)
+        G = self.nets["G"]
+        was_training = G.training
+        G.eval()
+        try:
+            total = next(iter(latent.values())).shape[0]
+            parts = []
+            for i in range(0, total, batch_size):
+                part = {k: v[i:i + batch_size].to(self.device) for k, v in latent.items()}
+                parts.append(self.generate(**part))
+            return torch.cat(parts).float()
+        finally:
+            G.train(was_training)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        return {
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
+        }
+
+    def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
+        for k, v in self.nets.items():
+            v.load_state_dict(state["nets"][k])
+        if weights_only:
+            return
+        for k, v in self.optimizers.items():
+            v.load_state_dict(state["optimizers"][k])
+        for k, v in self.schedulers.items():
+            v.load_state_dict(state["schedulers"][k])
+
+    def train(self, mode: bool = True) -> "Model":
+        for net in self.nets.values():
+            net.train(mode)
+        return self

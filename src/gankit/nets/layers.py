@@ -1,0 +1,119 @@
+"""Building blocks shared by the network families: activations, normalisation, spectral norm, init.
+
+Every family builds its layers from these, so that `norm: spectral` or `activation: leaky_relu` means
+the same thing in an MLP and in a DCGAN.
+"""
+from __future__ import annotations
+
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import spectral_norm
+
+# Radford et al. 2015, sec. 3: "the slope of the leak was set to 0.2" (also used by most GAN papers since).
+LEAKY_SLOPE = 0.2
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE),
+    "elu": nn.ELU,
+    "tanh": nn.Tanh,
+    "softplus": nn.Softplus,
+    "gelu": nn.GELU,
+    "sigmoid": nn.Sigmoid,
+    "none": nn.Identity,
+}
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d,
+             nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+_NORMS = ("none", "batch", "layer", "spectral")
+
+
+def activation(name: str) -> nn.Module:
+    """A fresh activation module by name (leaky_relu has slope 0.2)."""
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(_ACTIVATIONS)}")
+    return _ACTIVATIONS[name]()
+
+
+def output_activation(name: str, data_kind: str) -> nn.Module:
+    """Generator output: 'auto' is tanh for images (data lives in [-1, 1]) and identity for points."""
+    if name == "auto":
+        name = "tanh" if data_kind == "image" else "none"
+    if name not in ("tanh", "sigmoid", "none"):
+        raise ValueError(f"unknown output activation {name!r}; expected auto, tanh, sigmoid or none")
+    return activation(name)
+
+
+def _check_norm(kind: str) -> None:
+    if kind not in _NORMS:
+        raise ValueError(f"unknown norm {kind!r}; expected one of {', '.join(_NORMS)}")
+
+
+def norm_1d(kind: str, n: int) -> nn.Module:
+    """Normalisation after a Linear layer with n outputs; spectral norm lives on the layer itself."""
+    _check_norm(kind)
+    if kind == "batch":
+        return nn.BatchNorm1d(n)
+    if kind == "layer":
+        return nn.LayerNorm(n)
+    return nn.Identity()
+
+
+def norm_2d(kind: str, c: int) -> nn.Module:
+    """Normalisation after a conv layer with c channels.
+
+    'layer' is GroupNorm with one group, i.e. layer norm over (C, H, W) per sample: the critic
+    normalisation of WGAN-GP (Gulrajani et al. 2017, sec. 4), which needs per-sample gradients and so
+    cannot use batch norm.
+    """
+    _check_norm(kind)
+    if kind == "batch":
+        return nn.BatchNorm2d(c)
+    if kind == "layer":
+        return nn.GroupNorm(1, c)
+    return nn.Identity()
+
+
+def needs_bias(kind: str) -> bool:
+    """A layer followed by batch/layer norm needs no bias: the norm's learned shift replaces it."""
+    _check_norm(kind)
+    return kind in ("none", "spectral")
+
+
+def maybe_spectral(module: nn.Module, kind: str) -> nn.Module:
+    """With kind == 'spectral', put spectral norm (Miyato et al. 2018) on every Linear/conv in `module`.
+
+    Works on one layer or on a whole network (Miyato et al. normalise every layer, the output layer
+    included, so that the whole net is 1-Lipschitz). Apply it after `init_weights`, so that the power
+    iteration starts from the final weights. Returns `module`.
+    """
+    _check_norm(kind)
+    if kind == "spectral":
+        for m in list(module.modules()):
+            if isinstance(m, _WEIGHTED) and not parametrize.is_parametrized(m, "weight"):
+                spectral_norm(m)  # picks dim=1 (output channels) for transposed convs by itself
+    return module
+
+
+def init_weights(module: nn.Module, scheme: str = "dcgan") -> nn.Module:
+    """Initialise `module` in place and return it.
+
+    'dcgan' (Radford et al. 2015, sec. 4): conv/linear weights ~ N(0, 0.02), batch-norm scale ~ N(1, 0.02),
+    all biases 0. 'default' keeps PyTorch's initialisation.
+    """
+    if scheme == "default":
+        return module
+    if scheme != "dcgan":
+        raise ValueError(f"unknown init scheme {scheme!r}; expected 'dcgan' or 'default'")
+    for m in module.modules():
+        if isinstance(m, _WEIGHTED):
+            # Under spectral norm `m.weight` is recomputed on every access; write to the stored original.
+            weight = (m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight")
+                      else m.weight)
+            nn.init.normal_(weight, 0.0, 0.02)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+        else:
+            continue
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    return module

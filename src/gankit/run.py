@@ -1,0 +1,74 @@
+"""Working with finished (or running) run directories: load, sample, describe."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import Config, load_config
+from .data import load_dataset
+from .data.base import Dataset
+from .engine.checkpoint import load_checkpoint
+from .engine.logging import read_rows
+from .engine.trainer import resolve_device
+from .errors import GankitError
+from .models import Model, build_model
+from .viz.grid import save_samples_png
+
+
+@dataclass
+class Run:
+    run_dir: Path
+    config: Config
+    model: Model
+    data: Dataset
+    step: int
+
+
+def load_run(run_dir: str | Path, device: str = "auto") -> Run:
+    """Rebuild a run's model from its checkpoint (weights only, eval mode)."""
+    state = load_checkpoint(run_dir)
+    cfg = load_config(state["config"])
+    data = load_dataset(cfg.data)
+    model = build_model(cfg.model, data, resolve_device(device))
+    model.load_state_dict(state["model"], weights_only=True)
+    model.train(False)
+    return Run(Path(run_dir), cfg, model, data, int(state["step"]))
+
+
+def sample(run_dir: str | Path, n: int = 64, out: str | Path | None = None, seed: int = 0,
+           device: str = "auto") -> torch.Tensor:
+    """Draw n samples from a run; with `out`, write them as a PNG grid (.png) or tensors (.npy, .pt)."""
+    if n <= 0:
+        raise GankitError(f"--n must be a positive number of samples, got {n}.")
+    run = load_run(run_dir, device)
+    x = run.model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
+    if out is not None:
+        out = Path(out)
+        suffix = out.suffix.lower()
+        if suffix not in (".png", ".npy", ".pt"):
+            raise GankitError(f"Cannot write samples to {str(out)!r}: use a .png (grid), .npy or .pt file.")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".png":
+            real = run.data.train[:2000] if run.data.kind == "points" else None
+            save_samples_png(x, out, real, title=f"{run.config.model.name}, step {run.step}")
+        elif suffix == ".npy":
+            np.save(out, x.numpy())
+        else:
+            torch.save(x, out)
+    return x
+
+
+def info(run_dir: str | Path) -> dict:
+    """Config, steps done, status and last losses of a run."""
+    state = load_checkpoint(run_dir)
+    status_file = Path(run_dir) / "status.json"
+    status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    rows = read_rows(run_dir)
+    return {"run_dir": str(run_dir), "status": status.get("status", "unknown"), "step": int(state["step"]),
+            "planned_steps": status.get("planned_steps"), "elapsed_s": round(float(state["elapsed"]), 1),
+            "last_losses": {k: v for k, v in (rows[-1] if rows else {}).items() if k not in ("step", "time")},
+            "message": status.get("message", ""), "config": state["config"]}

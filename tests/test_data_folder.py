@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from gankit.data import load_dataset
+from gankit.data.folder import FolderOptions
+from gankit.errors import ConfigError, DataError
+
+
+@pytest.fixture
+def images(tmp_path):
+    """10 images in nested folders: mixed formats, modes, sizes and extension case, plus a non-image."""
+    rng = np.random.default_rng(0)
+    specs = [("a/0.png", "RGB", (40, 30)), ("a/1.JPG", "RGB", (30, 50)), ("a/b/2.jpeg", "L", (64, 64)),
+             ("a/b/3.png", "RGBA", (20, 35)), ("c/4.bmp", "RGB", (33, 33)), ("c/5.webp", "RGB", (50, 20)),
+             ("c/6.png", "L", (17, 90)), ("7.Png", "P", (40, 40)), ("8.jpg", "L", (100, 60)),
+             ("d/e/f/9.png", "RGB", (48, 32))]
+    for rel, mode, (w, h) in specs:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        channels = {"RGB": 3, "RGBA": 4, "L": 1, "P": 1}[mode]
+        pixels = rng.integers(0, 256, (h, w, channels), dtype=np.uint8).squeeze(-1 if channels == 1 else ())
+        Image.fromarray(pixels).convert(mode).save(path)
+    (tmp_path / "notes.txt").write_text("not an image")
+    return tmp_path
+
+
+def test_rgb_split_and_range(images):
+    data = load_dataset(FolderOptions(name="folder", root=str(images), image_size=16, test_fraction=0.2))
+    assert data.kind == "image" and data.train_labels is None
+    assert data.train.shape == (8, 3, 16, 16) and data.test.shape == (2, 3, 16, 16)
+    assert data.train.min() >= -1 and data.train.max() <= 1 and data.info["paths"] == 10
+
+
+def test_grayscale_no_test_and_max_images(images):
+    data = load_dataset(FolderOptions(name="folder", root=str(images), channels=1, test_fraction=0.0))
+    assert data.train.shape == (10, 1, 64, 64) and data.test is None
+    few = load_dataset(FolderOptions(name="folder", root=str(images), max_images=4, test_fraction=0.5))
+    assert len(few) == 2 and few.test.shape[0] == 2
+
+
+def test_seeded_split(images):
+    a, b = (load_dataset(FolderOptions(name="folder", root=str(images), image_size=8)) for _ in range(2))
+    c = load_dataset(FolderOptions(name="folder", root=str(images), image_size=8, seed=1))
+    assert (a.train == b.train).all() and not (a.train == c.train).all()
+
+
+def test_centre_crop(tmp_path):
+    # A wide image: red | green | blue thirds; the centre square is all green.
+    stripes = np.zeros((30, 90, 3), dtype=np.uint8)
+    stripes[:, :30, 0] = stripes[:, 30:60, 1] = stripes[:, 60:, 2] = 255
+    Image.fromarray(stripes).save(tmp_path / "wide.png")
+    data = load_dataset(FolderOptions(name="folder", root=str(tmp_path), image_size=10, test_fraction=0))
+    rgb = data.train[0, :, 2:-2, 2:-2]  # the borders may blend in a little of the neighbours
+    assert (rgb[1] > 0.99).all() and (rgb[0] < -0.99).all() and (rgb[2] < -0.99).all()
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="nowhere"):
+        load_dataset(FolderOptions(name="folder", root=str(tmp_path / "nowhere")))
+
+
+def test_folder_without_images(tmp_path):
+    (tmp_path / "readme.txt").write_text("hi")
+    with pytest.raises(DataError, match=r"\.png") as e:
+        load_dataset(FolderOptions(name="folder", root=str(tmp_path)))
+    assert str(tmp_path) in str(e.value)
+
+
+def test_corrupt_image_named(images):
+    (images / "c" / "broken.png").write_bytes(np.random.default_rng(1).bytes(300))
+    with pytest.raises(DataError, match="broken.png"):
+        load_dataset(FolderOptions(name="folder", root=str(images)))
+
+
+def test_root_required():
+    with pytest.raises(ConfigError, match="data.root"):
+        load_dataset(FolderOptions(name="folder"))

@@ -1,0 +1,140 @@
+import json
+
+import pytest
+import torch
+
+from gankit.config import load_config
+from gankit.engine.checkpoint import load_checkpoint
+from gankit.engine.trainer import Trainer, resume, train
+from gankit.errors import NonFiniteLossError, RunError
+from gankit.models.gan import GAN
+from gankit.run import info, load_run, sample
+
+
+def params(run_dir):
+    state = load_checkpoint(run_dir)
+    return state, {f"{n}.{k}": v for n, sd in state["model"]["nets"].items() for k, v in sd.items()}
+
+
+def test_run_directory_has_everything(tmp_path, ring_config):
+    cfg = ring_config(steps=10, gif=True, tensorboard=True)
+    res = train(cfg, run_dir=tmp_path / "run")
+    d = res.run_dir
+    assert res.status == "finished" and res.step == 10
+    for f in ("config.yaml", "checkpoint.pt", "losses.jsonl", "losses.csv", "losses.png", "samples.png",
+              "training.gif", "status.json"):
+        assert (d / f).exists(), f
+    assert sorted(p.name for p in (d / "samples").glob("*.png")) == [
+        "step_0000000.png", "step_0000005.png", "step_0000010.png"]
+    assert any((d / "tb").iterdir())
+    rows = [json.loads(line) for line in (d / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [5, 10] and {"loss_d", "loss_g"} <= set(rows[0])
+    assert json.loads((d / "status.json").read_text())["status"] == "finished"
+    assert (d / "losses.csv").read_text().splitlines()[0].startswith("step,time,loss_d")
+
+
+@pytest.mark.parametrize("model", ["gan", "wgan-gp"])
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, ring_config, model):
+    cfg = ring_config(steps=12, checkpoint_every=3, log_every=3, sample_every=6)
+    cfg["model"]["name"] = model
+    cfg["model"]["n_critic"] = 2
+    cfg["model"]["optim_d"] = {"schedule": "linear"}             # schedules must resume too
+    cfg["data"]["n_train"] = 100                                 # several epochs: the batch order resumes
+    cfg["model"]["optim_d"]["decay_steps"] = 12                  # the split run plans 6 steps at first
+    half = {**cfg, "train": {**cfg["train"], "steps": 6}}
+    train(cfg, run_dir=tmp_path / "ref")
+    train(half, run_dir=tmp_path / "split")
+    res = resume(tmp_path / "split", ["train.steps=12"])
+    assert res.step == 12
+    _, a = params(tmp_path / "ref")
+    state_b, b = params(tmp_path / "split")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    state_a, _ = params(tmp_path / "ref")
+    assert torch.equal(state_a["rng"]["torch"], state_b["rng"]["torch"])
+    rows = [json.loads(line)["step"] for line in (tmp_path / "split" / "losses.jsonl").read_text().splitlines()]
+    assert rows == [3, 6, 9, 12]
+
+
+def test_resume_drops_log_rows_after_the_checkpoint(tmp_path, ring_config):
+    d = tmp_path / "run"
+    train(ring_config(steps=10), run_dir=d)
+    with open(d / "losses.jsonl", "a") as f:       # as if killed after logging step 15 but before its checkpoint
+        f.write(json.dumps({"step": 15, "time": 1.0, "loss_d": 9.9}) + "\n")
+    resume(d, ["train.steps=20"])
+    steps = [json.loads(line)["step"] for line in (d / "losses.jsonl").read_text().splitlines()]
+    assert steps == [5, 10, 15, 20]
+    assert 9.9 not in [json.loads(line).get("loss_d") for line in (d / "losses.jsonl").read_text().splitlines()]
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, ring_config, monkeypatch):
+    original = GAN.d_step
+
+    def poisoned(self, batch):
+        out = original(self, batch)
+        self._calls = getattr(self, "_calls", 0) + 1
+        if self._calls == 8:
+            out["loss_d"] = out["loss_d"] * float("nan")
+        return out
+
+    monkeypatch.setattr(GAN, "d_step", poisoned)
+    d = tmp_path / "run"
+    with pytest.raises(NonFiniteLossError, match=r"'loss_d' became nan at step 8"):
+        train(ring_config(steps=20), run_dir=d)
+    assert load_checkpoint(d)["step"] == 5
+    status = json.loads((d / "status.json").read_text())
+    assert status["status"] == "failed" and "step 8" in status["message"]
+
+
+def test_wall_time_budget(tmp_path, ring_config):
+    cfg = ring_config(steps=None, budget="1s", log_every=1000, checkpoint_every=100000, sample_every=100000)
+    res = train(cfg, run_dir=tmp_path / "run")
+    assert res.step > 0 and 1.0 <= res.elapsed < 5.0 and res.status == "finished"
+
+
+def test_epoch_budget(tmp_path, ring_config):
+    cfg = ring_config(steps=None, epochs=2)
+    cfg["data"]["n_train"] = 100        # 100 // 32 = 3 steps per epoch
+    assert train(cfg, run_dir=tmp_path / "run").step == 6
+
+
+def test_refuses_to_overwrite_a_run(tmp_path, ring_config):
+    train(ring_config(steps=5), run_dir=tmp_path / "run")
+    with pytest.raises(RunError, match="--resume"):
+        train(ring_config(steps=5), run_dir=tmp_path / "run")
+
+
+def test_resume_without_checkpoint(tmp_path):
+    with pytest.raises(RunError, match="no checkpoint"):
+        resume(tmp_path)
+    with pytest.raises(RunError, match="does not exist"):
+        resume(tmp_path / "nope")
+
+
+def test_resume_rejects_model_changes(tmp_path, ring_config):
+    train(ring_config(steps=5), run_dir=tmp_path / "run")
+    with pytest.raises(Exception, match="Only train"):
+        resume(tmp_path / "run", ["model.z_dim=3"])
+
+
+def test_batch_larger_than_dataset(tmp_path, ring_config):
+    cfg = ring_config(batch_size=4096)
+    with pytest.raises(Exception, match="larger than the training set"):
+        train(cfg, run_dir=tmp_path / "run")
+
+
+def test_load_run_sample_and_info(tmp_path, ring_config):
+    d = train(ring_config(steps=10), run_dir=tmp_path / "run").run_dir
+    run = load_run(d, device="cpu")
+    assert run.step == 10 and not run.model.nets["G"].training
+    x = sample(d, 7, tmp_path / "s.npy", seed=1)
+    assert x.shape == (7, 2)
+    assert torch.equal(x, sample(d, 7, seed=1))
+    i = info(d)
+    assert i["step"] == 10 and i["status"] == "finished" and "loss_d" in i["last_losses"]
+
+
+def test_trainer_accepts_config_object(tmp_path, ring_config):
+    cfg = load_config(ring_config(steps=3))
+    assert Trainer(cfg, run_dir=tmp_path / "r").fit(progress=False).step == 3
