@@ -155,3 +155,16 @@ def test_dcgan_option_errors():
 def test_build_rejects_mismatched_options():
     with pytest.raises(TypeError, match="MLPOptions"):
         build_generator(DCGANOptions(name="mlp"), Z, (2,), "points")
+
+
+def test_dcgan_fc_layer_is_the_feature_layer():
+    from gankit.config import build_component
+    from gankit.nets import build_discriminator, build_generator
+
+    opts = build_component("net", {"name": "dcgan", "width": 8, "fc": 32}, "net")
+    D = build_discriminator(opts, (1, 28, 28), 1, "image")
+    G = build_generator(opts, 10, (1, 28, 28), "image")
+    x = torch.randn(4, 1, 28, 28)
+    assert D.feature_dim == 32 and D.features(x).shape == (4, 32) and D(x).shape == (4, 1)
+    assert G(torch.randn(4, 10)).shape == (4, 1, 28, 28)
+    assert any(isinstance(m, torch.nn.Linear) and m.out_features == 32 for m in G.modules())

@@ -100,7 +100,7 @@ class TrainConfig:
     log_every: int = opt(50, "steps between loss logs (one host sync each)")
     sample_every: int = opt(500, "steps between sample grids (also the frames of the training GIF)")
     checkpoint_every: int = opt(1000, "steps between checkpoints (one is always written at the end)")
-    n_grid: int = opt(64, "samples in each grid, drawn from fixed noise")
+    n_grid: int = opt(64, "samples in each grid, drawn from fixed noise (2-D data: at least 1000 points)")
     gif: bool = opt(True, "write training.gif from the sample grids at the end")
     tensorboard: bool = opt(True, "write TensorBoard event files under tb/")
     progress: bool = opt(True, "show a progress bar with ETA and current losses")
@@ -325,8 +325,11 @@ def recipe_names() -> list[str]:
     return sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
 
 
-def read_yaml(source: str | Path) -> tuple[dict, str]:
-    """Read a recipe by path or by name (a file in configs/). Returns (mapping, recipe name)."""
+def read_yaml(source: str | Path, _depth: int = 0) -> tuple[dict, str]:
+    """Read a recipe by path or by name (a file in configs/). Returns (mapping, recipe name).
+
+    A recipe may say `extends: OTHER` (a recipe name or path) to start from another recipe.
+    """
     path = Path(source)
     if not path.exists() and not str(source).endswith((".yaml", ".yml")):
         path = RECIPE_DIR / f"{source}.yaml"
@@ -344,7 +347,25 @@ def read_yaml(source: str | Path) -> tuple[dict, str]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping with sections model/data/train, got {type(data).__name__}.")
+    parent = data.pop("extends", None)
+    if parent is not None:   # a recipe may start from another one and override a few keys
+        if _depth >= 8:
+            raise ConfigError(f"{path}: 'extends' chain is too deep (a loop?).")
+        base, _ = read_yaml(parent if "/" in str(parent) else parent, _depth + 1)
+        data = deep_merge(base, data)
     return data, path.stem
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """`over` on top of `base`, recursing into mappings; a component given a new name starts afresh."""
+    out = dict(base)
+    for k, v in over.items():
+        b = out.get(k)
+        if isinstance(v, dict) and isinstance(b, dict) and v.get("name", b.get("name")) == b.get("name"):
+            out[k] = deep_merge(b, v)
+        else:
+            out[k] = v
+    return out
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -383,7 +404,7 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
         raw, _ = read_yaml(source)
     raw = apply_overrides(raw, list(overrides))
     for section in raw:
-        if section not in ("model", "data", "train"):
+        if section not in ("model", "data", "train"):  # `extends` is consumed by read_yaml
             hint = difflib.get_close_matches(str(section), ["model", "data", "train"], n=1)
             guess = f" Did you mean {hint[0]!r}?" if hint else ""
             raise ConfigError(f"Unknown section {section!r} in the config.{guess} "

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..config import OptimConfig
+from ..errors import ConfigError
 
 
 def make_optimizer(cfg: OptimConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
@@ -39,4 +40,8 @@ def lr_factor(cfg: OptimConfig, step: int, horizon: int | None) -> float:
 def make_scheduler(cfg: OptimConfig, opt: torch.optim.Optimizer, horizon: int | None):
     if cfg.schedule == "constant":
         return None
+    if cfg.schedule in ("linear", "cosine") and not (cfg.decay_steps or horizon):
+        raise ConfigError(f"A {cfg.schedule!r} learning-rate schedule needs a length: the run's budget is "
+                          "wall time only, so set decay_steps in the optimizer section (e.g. "
+                          "model.optim_d.decay_steps=20000) or give train.steps / train.epochs.")
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s, horizon))

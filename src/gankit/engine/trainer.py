@@ -72,7 +72,9 @@ class Trainer:
         if t.compile:
             for net in self.model.nets.values():
                 net.compile()
-        self.fixed_latent = self.model.latent(t.n_grid, torch.Generator().manual_seed(t.seed + 1))
+        # Scatter plots of 2-D toys need many points to show which modes are covered.
+        n_fixed = t.n_grid if self.data.kind == "image" else max(t.n_grid, 1000)
+        self.fixed_latent = self.model.latent(n_fixed, torch.Generator().manual_seed(t.seed + 1))
         self.step, self.elapsed = 0, 0.0
 
         if run_dir is None:
@@ -183,8 +185,11 @@ class Trainer:
         if t.progress if progress is None else progress:
             from tqdm import tqdm
 
+            import sys
+
+            # In a log file (no terminal) a redraw is a new line: redraw rarely there.
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
-                       desc=self.run_dir.name[:28])
+                       desc=self.run_dir.name[:28], mininterval=0.2 if sys.stderr.isatty() else 15)
         self._status("running")
         amp = t.amp and self.device.type == "cuda"
         status = "finished"
@@ -220,6 +225,10 @@ class Trainer:
                 self.save()
         except NonFiniteLossError as e:
             self._status("failed", str(e))
+            raise
+        except KeyboardInterrupt:   # a second Ctrl-C: no time to save, the last checkpoint stays
+            self._status("interrupted", f"stopped hard at step {self.step}; the last checkpoint is kept: "
+                                        f"gankit train --resume {self.run_dir}")
             raise
         finally:
             for sig, h in handlers.items():

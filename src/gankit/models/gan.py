@@ -24,7 +24,7 @@ class GAN(Model):
     Options = GANOptions
 
     def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        G, D = self.nets["G"], self.nets["D"]
+        D = self.nets["D"]
         with torch.no_grad():
             fake = self.generate(**self.latent(batch.x.shape[0]))
         real_logits, fake_logits = D(batch.x), D(fake)

@@ -38,7 +38,7 @@ class WGANGP(Model):
     Options = WGANGPOptions
 
     def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        G, D = self.nets["G"], self.nets["D"]
+        D = self.nets["D"]
         with torch.no_grad():
             fake = self.generate(**self.latent(batch.x.shape[0]))
         w_loss = losses.wasserstein_d_loss(D(batch.x), D(fake))

@@ -15,8 +15,8 @@ Design choices:
   is what SAGAN does (Zhang et al. 2019, sec. 4.1), so it is allowed rather than rejected.
 - D's features are its last conv map, flattened (width * 2^(k-1) * base^2 values), and the head is one
   Linear on them: sec. 3, "the last convolution layer is flattened and then fed into a single sigmoid
-  output". This keeps the 7x7 and 4x4 nets identical in structure; a model that wants a wider
-  bottleneck (InfoGAN's FC-1024) can put it in its own head.
+  output". With `fc` > 0 an extra fully connected layer is added (G: first; D: last, then it is the
+  feature layer), as in the MNIST nets of InfoGAN (Chen et al. 2016, table 1).
 - weights start from the paper's init (sec. 4): N(0, 0.02), batch-norm scale N(1, 0.02), biases 0.
 """
 from __future__ import annotations
@@ -31,7 +31,8 @@ from ..config import opt
 from ..errors import ConfigError
 from ..registry import register
 from .base import Activation, Discriminator, NetOptions, Norm
-from .layers import activation, init_weights, maybe_spectral, needs_bias, norm_2d, output_activation
+from .layers import (activation, init_weights, maybe_spectral, needs_bias, norm_1d, norm_2d,
+                     output_activation)
 
 DCGANActivation = Literal[("auto", *get_args(Activation))]
 MAX_SIDE = 256
@@ -45,11 +46,15 @@ class DCGANOptions(NetOptions):
     norm: Norm = opt("batch", "normalization of hidden layers: none, batch, layer or spectral")
     activation: DCGANActivation = opt("auto", "hidden activation; auto = ReLU in G, LeakyReLU(0.2) in D")
     width: int = opt(64, "channels of the full-resolution hidden layer; doubled at each stage toward the base")
+    fc: int = opt(0, "width of an extra fully connected layer (G: first, D: last; 0 = none; "
+                     "the InfoGAN MNIST nets use 1024)")
 
     def check(self, path: str) -> None:
         super().check(path)
         if self.width <= 0:
             raise ConfigError(f"{path}.width must be a positive channel count, got {self.width!r}.")
+        if self.fc < 0:
+            raise ConfigError(f"{path}.fc must be 0 (no extra layer) or a positive width, got {self.fc!r}.")
 
 
 def _geometry(shape: tuple[int, ...], data_kind: str) -> tuple[int, int, int]:
@@ -84,7 +89,11 @@ class DCGANGenerator(nn.Sequential):
         c, base, k = _geometry(out_shape, data_kind)
         ch = [opts.width << (k - 1 - i) for i in range(k)]  # channels at sides base, 2*base, ...
         bias = needs_bias(opts.norm)
-        layers: list[nn.Module] = [nn.Linear(in_dim, ch[0] * base * base, bias=bias),
+        layers: list[nn.Module] = []
+        if opts.fc:   # InfoGAN (Chen et al. 2016, table 1): FC 1024 before the FC to the base map
+            layers += [nn.Linear(in_dim, opts.fc, bias=bias), norm_1d(opts.norm, opts.fc), _act(opts, "G")]
+            in_dim = opts.fc
+        layers += [nn.Linear(in_dim, ch[0] * base * base, bias=bias),
                                    nn.Unflatten(1, (ch[0], base, base)),
                                    norm_2d(opts.norm, ch[0]), _act(opts, "G")]
         for c_in, c_out in zip(ch, ch[1:]):
@@ -107,8 +116,13 @@ class DCGANDiscriminator(Discriminator):
         for c_in, c_out in zip(ch, ch[1:]):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=needs_bias(opts.norm)), norm_2d(opts.norm, c_out),
                        _act(opts, "D")]
-        self.body = nn.Sequential(*layers, nn.Flatten())
+        layers.append(nn.Flatten())
         self.feature_dim = ch[-1] * base * base
+        if opts.fc:   # InfoGAN (Chen et al. 2016, table 1): FC 1024 after the convs, shared with Q
+            layers += [nn.Linear(self.feature_dim, opts.fc, bias=needs_bias(opts.norm)),
+                       norm_1d(opts.norm, opts.fc), _act(opts, "D")]
+            self.feature_dim = opts.fc
+        self.body = nn.Sequential(*layers)
         self.head = nn.Linear(self.feature_dim, out_dim)
         _finish(self, opts.norm)
 
