@@ -41,7 +41,7 @@ def test_list_shows_everything():
                  "dcgan-mnist", "demo"):
         assert name in out
     opts = gankit("list", "--options", "wgan-gp").stdout
-    assert "gp_weight: 10.0" in opts and "n_critic: 5" in opts
+    assert "penalty_weight: 10.0" in opts and "n_critic: 5" in opts
 
 
 def test_train_info_sample_resume(tmp_path):

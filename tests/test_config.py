@@ -15,7 +15,7 @@ def test_defaults_resolve_components():
 
 def test_model_defaults_follow_the_model():
     cfg = load_config({"model": {"name": "wgan-gp"}, "train": {"steps": 5}})
-    assert cfg.model.gp_weight == 10 and cfg.model.n_critic == 5
+    assert cfg.model.penalty_weight == 10 and cfg.model.penalty == "wgan-gp" and cfg.model.n_critic == 5
     assert cfg.model.optim_d.lr == 1e-4 and cfg.model.optim_d.betas == (0.0, 0.9)
 
 
@@ -57,7 +57,7 @@ def test_round_trip_through_dict():
     ({"train": {"steps": -1}}, "must be positive"),
     ({"train": {"steps": 5, "device": "gpu"}}, "one of 'auto', 'cpu', 'cuda'"),
     ({"model": {"name": "gann"}, "train": {"steps": 5}}, "Did you mean 'gan'"),
-    ({"model": {"name": "nope"}, "train": {"steps": 5}}, "Valid models: gan, wgan-gp"),
+    ({"model": {"name": "nope"}, "train": {"steps": 5}}, "Valid models: dragan, ebgan, gan"),
     ({"data": {"name": "mnsit"}, "train": {"steps": 5}}, "Did you mean 'mnist'"),
     ({"model": {"generator": {"name": "resnet"}}, "train": {"steps": 5}}, "Valid nets: dcgan, mlp"),
     ({"model": {"name": "gan", "optim_d": {"betas": [0.5]}}, "train": {"steps": 5}}, "must have 2 entries"),
@@ -99,7 +99,7 @@ def test_describe_lists_every_option_with_help():
     from gankit.registry import lookup
 
     lines = describe(lookup("model", "wgan-gp").options)
-    assert any(line.startswith("gp_weight: 10.0") and "#" in line for line in lines)
+    assert any(line.startswith("penalty_weight: 10.0") and "#" in line for line in lines)
     assert all("#" in line for line in lines)
 
 

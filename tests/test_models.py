@@ -19,7 +19,9 @@ NETS = {
     "mlp": ({"name": "mlp", "hidden": [16]}, {"name": "mlp", "hidden": [16]}),
     "dcgan": ({"name": "dcgan", "width": 8}, {"name": "dcgan", "width": 8, "norm": "layer"}),
 }
-CASES = [(m, n) for m in ("gan", "wgan-gp") for n in ("mlp", "dcgan")]
+MODELS = ("gan", "wgan", "wgan-gp", "lsgan", "fgan", "dragan", "ebgan")
+CASES = [(m, n) for m in MODELS for n in ("mlp", "dcgan")]
+WASSERSTEIN = ("wgan", "wgan-gp")
 
 
 def make(model, nets, data, **extra):
@@ -49,11 +51,11 @@ def test_one_d_and_one_g_step(model, nets):
     assert {"loss_d", "loss_g"} <= set(out)
     assert all(torch.isfinite(v).all() for v in out.values())
     # A Wasserstein critic's output bias cancels in E[D(fake)] - E[D(real)] and the penalty: it cannot move.
-    allowed = ("head.bias",) if model == "wgan-gp" else ()
+    allowed = ("head.bias",) if model in WASSERSTEIN else ()
     assert changed(d0, m.nets["D"], allowed) and changed(g0, m.nets["G"])
 
 
-@pytest.mark.parametrize("model", ["gan", "wgan-gp"])
+@pytest.mark.parametrize("model", MODELS)
 def test_generator_waits_for_n_critic_steps(model):
     data = tiny_points()
     m = make(model, "mlp", data, n_critic=3)

@@ -33,10 +33,17 @@ def test_run_directory_has_everything(tmp_path, ring_config):
     assert (d / "losses.csv").read_text().splitlines()[0].startswith("step,time,loss_d")
 
 
-@pytest.mark.parametrize("model", ["gan", "wgan-gp"])
-def test_resume_reproduces_the_uninterrupted_run(tmp_path, ring_config, model):
+TECHNIQUES = {"feature_matching": True, "minibatch_disc": True, "mbd_kernels": 4, "historical_averaging": 0.1,
+              "label_smoothing": 0.1}
+
+
+@pytest.mark.parametrize("model,extra", [(m, {}) for m in ("gan", "wgan", "wgan-gp", "lsgan", "fgan", "dragan",
+                                                           "ebgan")] + [("gan", TECHNIQUES)],
+                         ids=lambda v: "all-techniques" if v == TECHNIQUES else (v if isinstance(v, str) else ""))
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, ring_config, model, extra):
     cfg = ring_config(steps=12, checkpoint_every=3, log_every=3, sample_every=6)
     cfg["model"]["name"] = model
+    cfg["model"].update(extra)
     cfg["model"]["n_critic"] = 2
     cfg["model"]["optim_d"] = {"schedule": "linear"}             # schedules must resume too
     cfg["data"]["n_train"] = 100                                 # several epochs: the batch order resumes

@@ -39,3 +39,36 @@ def wasserstein_d_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
 def wasserstein_g_loss(fake_scores: Tensor) -> Tensor:
     """Arjovsky et al. 2017, Algorithm 1 (generator side): minimise -E[D(G(z))]."""
     return -fake_scores.mean()
+
+
+def lsgan_d_loss(real_scores: Tensor, fake_scores: Tensor, a: float, b: float) -> Tensor:
+    """Mao et al. 2016, eq. 2 (D side): 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]."""
+    return 0.5 * ((real_scores - b) ** 2).mean() + 0.5 * ((fake_scores - a) ** 2).mean()
+
+
+def lsgan_g_loss(fake_scores: Tensor, c: float) -> Tensor:
+    """Mao et al. 2016, eq. 2 (G side): 1/2 E[(D(G(z)) - c)^2]."""
+    return 0.5 * ((fake_scores - c) ** 2).mean()
+
+
+def ebgan_d_loss(real_energy: Tensor, fake_energy: Tensor, margin: float) -> Tensor:
+    """Zhao et al. 2016, eq. 1: L_D = D(x) + [m - D(G(z))]^+ (energies are reconstruction errors)."""
+    return real_energy.mean() + F.relu(margin - fake_energy).mean()
+
+
+def ebgan_g_loss(fake_energy: Tensor) -> Tensor:
+    """Zhao et al. 2016, eq. 2: L_G = D(G(z))."""
+    return fake_energy.mean()
+
+
+def pullaway_term(codes: Tensor) -> Tensor:
+    """Zhao et al. 2016, eq. 5: PT = 1/(N(N-1)) sum_{i != j} (S_i . S_j / (|S_i| |S_j|))^2."""
+    s = F.normalize(codes.flatten(1), dim=1)
+    n = s.shape[0]
+    cos2 = (s @ s.t()) ** 2
+    return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
+
+
+def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
+    """Salimans et al. 2016, sec. 3.1: ||E_x f(x) - E_z f(G(z))||_2^2 on D's last hidden layer."""
+    return ((real_features.mean(0) - fake_features.mean(0)) ** 2).sum()

@@ -24,3 +24,15 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], points: Tensor, target:
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return ((norms - target) ** 2).mean()
+
+
+def perturb(real: Tensor, c: float = 0.5, generator: torch.Generator | None = None) -> Tensor:
+    """Kodali et al. 2017 (DRAGAN, reference code): x_hat = x + C * std(x) * U(0, 1), noise per element,
+    std over the whole batch: points in a neighbourhood of the real data."""
+    noise = torch.rand(real.shape, device=real.device, dtype=real.dtype, generator=generator)
+    return real + c * real.std() * noise
+
+
+def historical_average_penalty(params: list[Tensor], averages: list[Tensor]) -> Tensor:
+    """Salimans et al. 2016, sec. 3.3: ||theta - (1/t) sum_i theta[i]||^2 over all of a player's parameters."""
+    return sum(((p - a) ** 2).sum() for p, a in zip(params, averages))

@@ -163,6 +163,7 @@ class Model:
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
+            "extra": self.extra_state(),
         }
 
     def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
@@ -174,6 +175,14 @@ class Model:
             v.load_state_dict(state["optimizers"][k])
         for k, v in self.schedulers.items():
             v.load_state_dict(state["schedulers"][k])
+        self.load_extra_state(state.get("extra", {}))
+
+    def extra_state(self) -> dict:
+        """Training state beyond nets and optimizers (e.g. running averages) that resume must restore."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
 
     def train(self, mode: bool = True) -> "Model":
         for net in self.nets.values():

@@ -3,42 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
+from torch import Tensor
 
 from .. import losses
 from ..config import opt
 from ..registry import register
-from .base import Batch, Model, ModelOptions
+from .objective import ObjectiveModel, ObjectiveOptions
 
 
 @dataclass
-class GANOptions(ModelOptions):
+class GANOptions(ObjectiveOptions):
     g_loss: Literal["non-saturating", "minimax"] = opt(
         "non-saturating", "generator loss: -log D(G(z)) (practical) or log(1 - D(G(z))) (eq. 1)")
 
+    smoothable: ClassVar[bool] = True
+
 
 @register("model", "gan", GANOptions, "GAN, Goodfellow et al. 2014 (DCGAN with the dcgan networks)")
-class GAN(Model):
+class GAN(ObjectiveModel):
     Options = GANOptions
 
-    def d_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        D = self.nets["D"]
-        with torch.no_grad():
-            fake = self.generate(**self.latent(batch.x.shape[0]))
-        real_logits, fake_logits = D(batch.x), D(fake)
-        loss = losses.gan_d_loss(real_logits, fake_logits)
-        self.update("D", loss)
-        return {"loss_d": loss.detach(), "d_real": torch.sigmoid(real_logits.detach()).mean(),
-                "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
+    def d_loss(self, real_out: Tensor, fake_out: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        loss = losses.gan_d_loss(real_out, fake_out, real_target=1.0 - self.opts.label_smoothing)
+        return loss, {"d_real": torch.sigmoid(real_out.detach()).mean(),
+                      "d_fake": torch.sigmoid(fake_out.detach()).mean()}
 
-    def g_step(self, batch: Batch) -> dict[str, torch.Tensor]:
-        with self.frozen("D"):
-            fake_logits = self.nets["D"](self.generate(**self.latent(batch.x.shape[0])))
-            if self.opts.g_loss == "minimax":
-                loss = losses.gan_g_loss_minimax(fake_logits)
-            else:
-                loss = losses.gan_g_loss_nonsaturating(fake_logits)
-            self.update("G", loss)
-        return {"loss_g": loss.detach()}
+    def g_loss(self, fake_out: Tensor) -> Tensor:
+        if self.opts.g_loss == "minimax":
+            return losses.gan_g_loss_minimax(fake_out)
+        return losses.gan_g_loss_nonsaturating(fake_out)

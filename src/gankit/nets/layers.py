@@ -5,6 +5,7 @@ the same thing in an MLP and in a DCGAN.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
@@ -117,3 +118,23 @@ def init_weights(module: nn.Module, scheme: str = "dcgan") -> nn.Module:
         if m.bias is not None:
             nn.init.zeros_(m.bias)
     return module
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. 2016, sec. 3.2: lets D see how alike the samples of a batch are.
+
+    f(x_i) in R^A is multiplied by a learned tensor T (A x B x C) into M_i (B x C); for each of the B
+    kernels c_b(x_i, x_j) = exp(-||M_{i,b} - M_{j,b}||_1), o(x_i)_b = sum_{j != i} c_b(x_i, x_j), and the
+    layer outputs [f(x_i), o(x_i)] in R^(A + B). A sample's similarity to itself (always 1) is left out.
+    """
+
+    def __init__(self, in_features: int, kernels: int = 100, kernel_dim: int = 5):
+        super().__init__()
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.1)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        m = (f @ self.T).view(-1, self.kernels, self.kernel_dim)               # (N, B, C)
+        dist = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(-1)                  # (N, N, B) L1 distances
+        o = torch.exp(-dist).sum(1) - 1.0                                       # drop j == i: exp(0) = 1
+        return torch.cat([f, o], dim=1)
