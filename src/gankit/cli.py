@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="output file: .png grid, .npy or .pt (default RUN_DIR/sample.png)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    s.add_argument("--interpolate", action="store_true",
+                   help="instead: a grid of interpolations between random latent pairs (one pair per row)")
+    s.add_argument("--pairs", type=int, default=8, help="--interpolate: number of pairs (rows)")
+    s.add_argument("--steps", type=int, default=10, help="--interpolate: images per path (columns)")
+    s.add_argument("--mode", choices=["auto", "linear", "slerp"], default="auto",
+                   help="--interpolate: path; auto = slerp for Gaussian noise, linear for uniform")
 
     li = sub.add_parser("list", help="models, datasets, networks and recipes")
     li.add_argument("--options", metavar="NAME", help="show every option of a model, dataset or network")
@@ -71,8 +77,15 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_sample(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .run import sample
+    from .run import interpolate, sample
 
+    if a.interpolate:
+        out = a.out or str(Path(a.run_dir) / "interpolation.png")
+        if not out.lower().endswith(".png"):
+            raise GankitError(f"--interpolate writes a PNG grid; give --out a .png path, not {out!r}.")
+        interpolate(a.run_dir, a.pairs, a.steps, out, seed=a.seed, mode=a.mode, device=a.device)
+        print(f"wrote {a.pairs} interpolation paths of {a.steps} steps (one per row) to {out}")
+        return 0
     out = a.out or str(Path(a.run_dir) / "sample.png")
     x = sample(a.run_dir, a.n, out, seed=a.seed, device=a.device)
     print(f"wrote {x.shape[0]} samples of shape {tuple(x.shape[1:])} to {out}")

@@ -357,11 +357,13 @@ def read_yaml(source: str | Path, _depth: int = 0) -> tuple[dict, str]:
 
 
 def deep_merge(base: dict, over: dict) -> dict:
-    """`over` on top of `base`, recursing into mappings; a component given a new name starts afresh."""
+    """`over` on top of `base`, recursing into mappings; a section that names another component than the
+    base's starts afresh (a dcgan net's options mean nothing to an mlp)."""
     out = dict(base)
     for k, v in over.items():
         b = out.get(k)
-        if isinstance(v, dict) and isinstance(b, dict) and v.get("name", b.get("name")) == b.get("name"):
+        renamed = isinstance(v, dict) and isinstance(b, dict) and "name" in v and v["name"] != b.get("name", v["name"])
+        if isinstance(v, dict) and isinstance(b, dict) and not renamed:
             out[k] = deep_merge(b, v)
         else:
             out[k] = v

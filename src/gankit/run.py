@@ -62,6 +62,38 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path | None = None, seed
     return x
 
 
+def interpolate(run_dir: str | Path, pairs: int = 8, steps: int = 10, out: str | Path | None = None,
+                seed: int = 0, mode: str = "auto", device: str = "auto") -> torch.Tensor:
+    """Samples along straight (or spherical) paths between random latent pairs: (pairs * steps, ...).
+
+    mode 'auto' walks Gaussian noise on the sphere (slerp) and uniform noise on a line, as DCGAN did.
+    With `out`, writes a PNG grid with one pair per row.
+    """
+    from .viz.traverse import interpolate_latents
+
+    if pairs <= 0 or steps < 2:
+        raise GankitError(f"--pairs must be positive and --steps at least 2, got {pairs} and {steps}.")
+    if mode not in ("auto", "linear", "slerp"):
+        raise GankitError(f"interpolation mode must be auto, linear or slerp, got {mode!r}.")
+    run = load_run(run_dir, device)
+    if run.data.kind != "image":
+        raise GankitError(f"Interpolation pictures are drawn for image models; {run.config.data.name!r} is "
+                          "2-D point data. Use `gankit sample RUN --out samples.png` for a scatter plot.")
+    if mode == "auto":
+        mode = "slerp" if getattr(run.config.model, "noise", "normal") == "normal" else "linear"
+    g = torch.Generator().manual_seed(seed)
+    start, end = run.model.latent(pairs, g), run.model.latent(pairs, g)
+    x = run.model.sample(**interpolate_latents(start, end, steps, mode)).cpu()
+    if out is not None:
+        from PIL import Image
+
+        from .viz.grid import image_grid
+
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image_grid(x, nrow=steps)).save(out)
+    return x
+
+
 def info(run_dir: str | Path) -> dict:
     """Config, steps done, status and last losses of a run."""
     state = load_checkpoint(run_dir)

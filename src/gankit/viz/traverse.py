@@ -1,0 +1,32 @@
+"""Latent-space pictures: interpolations between random latent pairs (DCGAN sec. 6.1, Improved-GAN posts)."""
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Spherical interpolation (White 2016): stays on the shell where Gaussian noise lives. a, b: (N, D); t: (S,)."""
+    an, bn = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)
+    omega = torch.acos((an * bn).sum(1).clamp(-1 + 1e-7, 1 - 1e-7))[:, None, None]   # (N, 1, 1)
+    t = t[None, :, None]
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a[:, None] + (torch.sin(t * omega) / so) * b[:, None]
+
+
+def lerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Straight line from a to b: (N, D), (N, D), (S,) -> (N, S, D)."""
+    return a[:, None] + t[None, :, None] * (b - a)[:, None]
+
+
+def interpolate_latents(start: dict[str, Tensor], end: dict[str, Tensor], steps: int,
+                        mode: Literal["linear", "slerp"]) -> dict[str, Tensor]:
+    """Every latent input of the pairs walked in `steps` steps; rows = pairs, flattened row-major."""
+    t = torch.linspace(0, 1, steps, device=next(iter(start.values())).device)
+    out = {}
+    for k, a in start.items():
+        path = slerp(a, end[k], t) if (mode == "slerp" and k == "z") else lerp(a, end[k], t)
+        out[k] = path.reshape(-1, *a.shape[1:])
+    return out
