@@ -56,6 +56,7 @@ def test_train_info_sample_resume(tmp_path):
         out = tmp_path / f"s.{suffix}"
         gankit("sample", run, "--n", 9, "--out", out)
         assert out.stat().st_size > 0
+    assert_clean_error(gankit("sample", run, "--interpolate", check=False), "2-D point data")
     p = gankit("train", "--resume", run, "train.steps=12", "--no-progress")
     assert "finished: 12 steps" in p.stdout
 
