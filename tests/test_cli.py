@@ -57,6 +57,10 @@ def test_train_info_sample_resume(tmp_path):
         gankit("sample", run, "--n", 9, "--out", out)
         assert out.stat().st_size > 0
     assert_clean_error(gankit("sample", run, "--interpolate", check=False), "2-D point data")
+    p = gankit("eval", run, "--n", 600)
+    assert "modes" in p.stdout and "floor (test vs train)" in p.stdout and (run / "metrics.json").exists()
+    assert_clean_error(gankit("eval", run, "--metrics", "fid", check=False), "does not apply")
+    assert_clean_error(gankit("eval", run, "--metrics", "nope", check=False), "Unknown metric 'nope'")
     p = gankit("train", "--resume", run, "train.steps=12", "--no-progress")
     assert "finished: 12 steps" in p.stdout
 

@@ -37,6 +37,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["auto", "linear", "slerp"], default="auto",
                    help="--interpolate: path; auto = slerp for Gaussian noise, linear for uniform")
 
+    e = sub.add_parser("eval", help="score a run (FID/KID/classifier score/PRDC or mode metrics) next to "
+                                    "the real-data floor; writes RUN_DIR/metrics.json")
+    e.add_argument("run_dir")
+    e.add_argument("--metrics", default=None,
+                   help="comma-separated: fid,kid,cs,prdc (images) or modes (ring/grid); default: all that apply")
+    e.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
     li = sub.add_parser("list", help="models, datasets, networks and recipes")
     li.add_argument("--options", metavar="NAME", help="show every option of a model, dataset or network")
 
@@ -92,6 +101,16 @@ def cmd_sample(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(a: argparse.Namespace) -> int:
+    from .metrics.evaluate import evaluate, format_table
+
+    wanted = [m.strip() for m in a.metrics.split(",") if m.strip()] if a.metrics else None
+    result = evaluate(a.run_dir, wanted, n=a.n, seed=a.seed, device=a.device)
+    print(format_table(result))
+    print(f"wrote {a.run_dir}/metrics.json")
+    return 0
+
+
 def cmd_list(a: argparse.Namespace) -> int:
     from .config import describe, recipe_names
     from .registry import KINDS, entries, lookup
@@ -137,7 +156,8 @@ def cmd_info(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     a = _parser().parse_args(argv)
-    handler = {"train": cmd_train, "sample": cmd_sample, "list": cmd_list, "info": cmd_info}[a.command]
+    handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list,
+               "info": cmd_info}[a.command]
     try:
         return handler(a)
     except NonFiniteLossError as e:

@@ -1,1 +1,10 @@
-"""Evaluation metrics."""
+"""Evaluation metrics: bundled classifiers as feature extractors, FID/KID/classifier score, improved
+precision/recall with density/coverage, toy mode metrics, and `evaluate` (what `gankit eval` runs)."""
+from .classifier import BUNDLED, ClassifierFeatures, FeatureExtractor, TorchScriptFeatures, load_classifier
+from .evaluate import evaluate
+from .fid import classifier_score, fid, kid
+from .modes import toy_mode_metrics
+from .prdc import prdc
+
+__all__ = ["BUNDLED", "ClassifierFeatures", "FeatureExtractor", "TorchScriptFeatures", "load_classifier",
+           "evaluate", "classifier_score", "fid", "kid", "toy_mode_metrics", "prdc"]

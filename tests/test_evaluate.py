@@ -1,0 +1,47 @@
+import json
+
+import pytest
+
+from gankit.engine.trainer import train
+from gankit.errors import GankitError
+from gankit.metrics.evaluate import evaluate, format_table
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory):
+    cfg = {"model": {"name": "gan", "z_dim": 8, "generator": {"name": "dcgan", "width": 4},
+                     "discriminator": {"name": "dcgan", "width": 4}},
+           "data": {"name": "mnist"},
+           "train": {"steps": 2, "batch_size": 16, "progress": False, "tensorboard": False, "gif": False}}
+    return train(cfg, run_dir=tmp_path_factory.mktemp("ev") / "run").run_dir
+
+
+def test_image_run_gets_every_metric_and_its_floor(mnist_run):
+    r = evaluate(mnist_run, n=300, device="cpu")
+    for k in ("fid", "kid", "classifier_score", "precision", "recall", "density", "coverage"):
+        assert k in r["metrics"] and k in r["floor"]
+    assert r["floor"]["fid"] < r["metrics"]["fid"]          # an untrained G is far from real data
+    assert r["floor"]["classifier_score"] > 5                 # real digits: confident, all 10 classes
+    saved = json.loads((mnist_run / "metrics.json").read_text())
+    assert saved["metrics"]["fid"] == pytest.approx(r["metrics"]["fid"])
+    assert "floor (test vs train)" in format_table(r)
+
+
+def test_metric_selection_and_errors(mnist_run):
+    r = evaluate(mnist_run, ["fid"], n=200, device="cpu", write=False)
+    assert set(r["metrics"]) == {"fid"}
+    with pytest.raises(GankitError, match="Unknown metric 'fdi'"):
+        evaluate(mnist_run, ["fdi"], n=200)
+    with pytest.raises(GankitError, match="does not apply"):
+        evaluate(mnist_run, ["modes"], n=200)
+    with pytest.raises(GankitError, match="at least 129 samples"):
+        evaluate(mnist_run, ["fid"], n=50)
+
+
+def test_toy_run_gets_mode_metrics(tmp_path, ring_config):
+    d = train(ring_config(steps=3), run_dir=tmp_path / "r").run_dir
+    r = evaluate(d, n=500, device="cpu")
+    assert set(r["metrics"]) == {"modes", "n_modes", "high_quality", "reverse_kl"}
+    assert r["floor"]["modes"] == 8 and r["floor"]["high_quality"] > 0.99
+    with pytest.raises(GankitError, match="does not apply"):
+        evaluate(d, ["fid"])
