@@ -145,3 +145,23 @@ def test_load_run_sample_and_info(tmp_path, ring_config):
 def test_trainer_accepts_config_object(tmp_path, ring_config):
     cfg = load_config(ring_config(steps=3))
     assert Trainer(cfg, run_dir=tmp_path / "r").fit(progress=False).step == 3
+
+
+def test_metrics_during_training_are_logged_and_resume_stays_exact(tmp_path, ring_config):
+    cfg = ring_config(steps=10, eval_every=5, eval_n=300)
+    train(cfg, run_dir=tmp_path / "a")
+    rows = [json.loads(line) for line in (tmp_path / "a" / "losses.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if "eval_modes" in r]
+    assert [r["step"] for r in evals] == [5, 10] and "eval_high_quality" in evals[0]
+    half = ring_config(steps=5, eval_every=5, eval_n=300)
+    train(half, run_dir=tmp_path / "b")
+    resume(tmp_path / "b", ["train.steps=10"])
+    _, a = params(tmp_path / "a")
+    _, b = params(tmp_path / "b")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_eval_metric_that_does_not_apply_fails_before_training(tmp_path, ring_config):
+    with pytest.raises(Exception, match="does not apply"):
+        train(ring_config(eval_every=5, eval_metrics=["fid"]), run_dir=tmp_path / "x")
+    assert not (tmp_path / "x").exists()

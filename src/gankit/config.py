@@ -100,6 +100,9 @@ class TrainConfig:
     log_every: int = opt(50, "steps between loss logs (one host sync each)")
     sample_every: int = opt(500, "steps between sample grids (also the frames of the training GIF)")
     checkpoint_every: int = opt(1000, "steps between checkpoints (one is always written at the end)")
+    eval_every: Optional[int] = opt(None, "steps between metric evaluations (curves in losses.png); None = off")
+    eval_metrics: Optional[list[str]] = opt(None, "metrics for eval_every (fid, kid, cs, prdc, modes); None = all that apply")
+    eval_n: int = opt(2000, "generated samples per evaluation during training")
     n_grid: int = opt(64, "samples in each grid, drawn from fixed noise (2-D data: at least 1000 points)")
     gif: bool = opt(True, "write training.gif from the sample grids at the end")
     tensorboard: bool = opt(True, "write TensorBoard event files under tb/")
@@ -108,7 +111,7 @@ class TrainConfig:
     amp: bool = opt(False, "bfloat16 autocast on CUDA (ignored on CPU)")
 
     def check(self, path: str) -> None:
-        for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "n_grid"):
+        for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "n_grid", "eval_n"):
             _positive(getattr(self, key), f"{path}.{key}")
         if self.steps is not None:
             _positive(self.steps, f"{path}.steps")
@@ -118,6 +121,8 @@ class TrainConfig:
             parse_duration(self.budget, f"{path}.budget")
         if self.threads is not None:
             _positive(self.threads, f"{path}.threads")
+        if self.eval_every is not None:
+            _positive(self.eval_every, f"{path}.eval_every")
         if self.steps is None and self.epochs is None and self.budget is None:
             raise ConfigError(f"{path} sets no budget: give train.steps, train.epochs or train.budget "
                               "(e.g. `train.steps=2000` or `--budget 10m`).")

@@ -77,6 +77,11 @@ class Trainer:
         n_fixed = t.n_grid if self.data.kind == "image" else max(t.n_grid, 1000)
         self.fixed_latent = self.model.latent(n_fixed, torch.Generator().manual_seed(t.seed + 1))
         self.step, self.elapsed = 0, 0.0
+        self.scorer = None
+        if t.eval_every:   # built now, so that a metric that does not apply fails before training
+            from ..metrics.evaluate import Scorer
+
+            self.scorer = Scorer(self.data, cfg.data.name, t.eval_metrics, t.eval_n)
 
         if run_dir is None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -169,6 +174,12 @@ class Trainer:
         (self.run_dir / "samples.png").write_bytes(path.read_bytes())
         log.image("samples", pic, self.step)
 
+    def _evaluate(self, log: RunLog) -> None:
+        # A generator of its own: evaluating must not move the training RNG (exact resume).
+        g = torch.Generator().manual_seed(self.cfg.train.seed + 2)
+        scores = self.scorer(self.model.sample(self.cfg.train.eval_n, generator=g))
+        log.write(self.step, {f"eval_{k}": float(v) for k, v in scores.items()}, self.elapsed)
+
     # ------------------------------------------------------------------------------------- loop
     def _on_signal(self, signum, frame) -> None:
         self._stop_reason = signal.Signals(signum).name
@@ -215,6 +226,8 @@ class Trainer:
                         bar.set_postfix(self._postfix(), refresh=False)
                 if self.step % t.sample_every == 0 or last:
                     self._samples(log)
+                if self.scorer is not None and (self.step % t.eval_every == 0 or last):
+                    self._evaluate(log)
                 if ckpt_due:
                     self.save()
                 if bar is not None:

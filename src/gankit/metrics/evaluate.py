@@ -51,24 +51,46 @@ def choose(data_name: str, kind: str, wanted: list[str] | None) -> tuple[str, ..
     return tuple(wanted)
 
 
-def _image_scores(metrics, fake_x, real_x, extractor) -> dict[str, float]:
-    """Every chosen image metric of `fake_x` against `real_x` (both (N, C, H, W) in [-1, 1])."""
-    out: dict[str, float] = {}
-    if extractor is None:
-        if "prdc" in metrics:
-            out.update(prdc(real_x.flatten(1), fake_x.flatten(1)))
+class Scorer:
+    """Scores generated samples against a dataset with the chosen metrics; real-data features are
+    computed once, so the trainer can call it every few thousand steps (FID-over-time curves)."""
+
+    def __init__(self, data, data_name: str, metrics: list[str] | None = None, n: int = 10_000):
+        self.data, self.n = data, n
+        self.metrics = choose(data_name, data.kind, metrics)
+        if data.kind == "points":
+            self.extractor = None
+            return
+        self.extractor = ClassifierFeatures(data_name, device="cpu") if data_name in BUNDLED else None
+        reference = data.train[:n]
+        self.real_f = self.extractor.features(reference) if self.extractor else reference.flatten(1)
+
+    def __call__(self, samples: torch.Tensor) -> dict[str, float]:
+        samples = samples.cpu()
+        if self.data.kind == "points":
+            info = self.data.info
+            return toy_mode_metrics(samples[:2500], info["centers"], float(info["std"]), weights=info.get("weights"))
+        out: dict[str, float] = {}
+        if self.extractor is None:
+            return prdc(self.real_f, samples.flatten(1)) if "prdc" in self.metrics else out
+        fake_f, fake_p = self.extractor.features_and_probs(samples)
+        if "fid" in self.metrics:
+            out["fid"] = fid(self.real_f, fake_f)
+        if "kid" in self.metrics:
+            out["kid"], out["kid_std"] = kid(self.real_f, fake_f)
+        if "cs" in self.metrics:
+            out["classifier_score"] = classifier_score(fake_p)[0]
+        if "prdc" in self.metrics:
+            out.update(prdc(self.real_f, fake_f))
         return out
-    real_f = extractor.features(real_x)
-    fake_f, fake_p = extractor.features_and_probs(fake_x)
-    if "fid" in metrics:
-        out["fid"] = fid(real_f, fake_f)
-    if "kid" in metrics:
-        out["kid"], out["kid_std"] = kid(real_f, fake_f)
-    if "cs" in metrics:
-        out["classifier_score"] = classifier_score(fake_p)[0]
-    if "prdc" in metrics:
-        out.update(prdc(real_f, fake_f))
-    return out
+
+    def floor(self) -> dict[str, float]:
+        """The same metrics for real held-out data (the test split) in place of generated samples."""
+        test = self.data.test
+        if self.data.kind == "points":
+            # The floor needs as many real points as the protocol's 2,500 samples to be meaningful.
+            return self(test if test is not None and len(test) >= 2500 else self.data.train)
+        return self(test[:self.n]) if test is not None else {}
 
 
 def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_000, seed: int = 0,
@@ -79,25 +101,14 @@ def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_
     if n <= 1:
         raise GankitError(f"--n must be at least 2 samples (10,000 for comparable FID), got {n}.")
     run = load_run(run_dir, device)
-    data, name = run.data, run.config.data.name
-    chosen = choose(name, data.kind, metrics)
+    name = run.config.data.name
     t0 = time.perf_counter()
-    fake = run.model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
-    if data.kind == "points":
-        info = data.info
-        scores = toy_mode_metrics(fake[:2500], info["centers"], float(info["std"]), weights=info.get("weights"))
-        # The floor needs as many real points as the protocol's 2,500 samples to be meaningful.
-        held_out = data.test if data.test is not None and len(data.test) >= 2500 else data.train
-        floor = toy_mode_metrics(held_out[:2500], info["centers"], float(info["std"]), weights=info.get("weights"))
-    else:
-        extractor = ClassifierFeatures(name, device="cpu") if name in BUNDLED else None
-        reference = data.train[:n]
-        scores = _image_scores(chosen, fake, reference, extractor)
-        floor = (_image_scores(chosen, data.test[:n], reference, extractor) if data.test is not None else {})
+    scorer = Scorer(run.data, name, metrics, n)
+    fake = run.model.sample(n, generator=torch.Generator().manual_seed(seed))
     result = {"run_dir": str(run_dir), "step": run.step, "dataset": name, "n": len(fake), "seed": seed,
-              "metrics": scores, "floor": floor, "seconds": round(time.perf_counter() - t0, 2),
-              "features": ("bundled classifier" if data.kind == "image" and name in BUNDLED else
-                           "raw pixels" if data.kind == "image" else "points")}
+              "metrics": scorer(fake), "floor": scorer.floor(), "seconds": round(time.perf_counter() - t0, 2),
+              "features": ("bundled classifier" if scorer.extractor is not None else
+                           "raw pixels" if run.data.kind == "image" else "points")}
     if write:
         (Path(run_dir) / METRICS_JSON).write_text(json.dumps(result, indent=1))
     return result
