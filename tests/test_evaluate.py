@@ -18,7 +18,8 @@ def mnist_run(tmp_path_factory):
 
 def test_image_run_gets_every_metric_and_its_floor(mnist_run):
     r = evaluate(mnist_run, n=300, device="cpu")
-    for k in ("fid", "kid", "classifier_score", "precision", "recall", "density", "coverage"):
+    for k in ("fid", "kid", "classifier_score", "precision", "recall", "density", "coverage", "inter_mode_jsd",
+              "intra_mode_var", "sample_quality"):
         assert k in r["metrics"] and k in r["floor"]
     assert r["floor"]["fid"] < r["metrics"]["fid"]          # an untrained G is far from real data
     assert r["floor"]["classifier_score"] > 5                 # real digits: confident, all 10 classes
@@ -45,3 +46,12 @@ def test_toy_run_gets_mode_metrics(tmp_path, ring_config):
     assert r["floor"]["modes"] == 8 and r["floor"]["high_quality"] > 0.99
     with pytest.raises(GankitError, match="does not apply"):
         evaluate(d, ["fid"])
+
+
+def test_lines_run_gets_off_manifold_metrics(tmp_path, ring_config):
+    cfg = ring_config(steps=3)
+    cfg["data"] = {"name": "lines", "n_train": 512, "n_test": 64}
+    d = train(cfg, run_dir=tmp_path / "r").run_dir
+    r = evaluate(d, n=500, device="cpu")
+    assert set(r["metrics"]) == {"off_manifold", "mass_tv"}
+    assert r["floor"]["off_manifold"] == 0.0 and r["floor"]["mass_tv"] < 0.1

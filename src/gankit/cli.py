@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
                                     "the real-data floor; writes RUN_DIR/metrics.json")
     e.add_argument("run_dir")
     e.add_argument("--metrics", default=None,
-                   help="comma-separated: fid,kid,cs,prdc (images) or modes (ring/grid); default: all that apply")
+                   help="comma-separated: fid,kid,cs,prdc,dmwgan (images), modes (ring/grid) or lines; default: all that apply")
     e.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")

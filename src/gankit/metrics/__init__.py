@@ -3,8 +3,10 @@ precision/recall with density/coverage, toy mode metrics, and `evaluate` (what `
 from .classifier import BUNDLED, ClassifierFeatures, FeatureExtractor, TorchScriptFeatures, load_classifier
 from .evaluate import evaluate
 from .fid import classifier_score, fid, kid
-from .modes import toy_mode_metrics
+from .manifold import inter_mode_variation, intra_mode_variation, js_divergence, sample_quality
+from .modes import lines_metrics, toy_mode_metrics
 from .prdc import prdc
 
 __all__ = ["BUNDLED", "ClassifierFeatures", "FeatureExtractor", "TorchScriptFeatures", "load_classifier",
-           "evaluate", "classifier_score", "fid", "kid", "toy_mode_metrics", "prdc"]
+           "evaluate", "classifier_score", "fid", "kid", "toy_mode_metrics", "lines_metrics", "prdc",
+           "inter_mode_variation", "intra_mode_variation", "js_divergence", "sample_quality"]

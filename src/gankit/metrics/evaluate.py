@@ -1,8 +1,10 @@
 """Score a run with the metrics that fit its data, next to the floor each metric has on real data.
 
-Image data with a bundled classifier (mnist, fashion-mnist): FID, KID, the classifier score and improved
-precision/recall + density/coverage on the classifier's penultimate features. Other image data: precision,
-recall, density and coverage on raw pixels. ring / grid: the PacGAN-protocol mode metrics.
+Image data with a bundled classifier (mnist, fashion-mnist): FID, KID, the classifier score, improved
+precision/recall + density/coverage on the classifier's penultimate features, and the DMWGAN metrics
+(inter-mode JSD of class histograms, intra-mode mean squared geodesic distance, share of confident samples).
+Other image data: precision, recall, density and coverage on raw pixels. ring / grid: the PacGAN-protocol
+mode metrics; lines: off-manifold share and total variation of the per-segment mass.
 The floor of each metric is the same metric for real held-out data against the training data.
 """
 from __future__ import annotations
@@ -16,11 +18,12 @@ import torch
 from ..errors import GankitError
 from .classifier import BUNDLED, ClassifierFeatures
 from .fid import classifier_score, fid, kid
-from .modes import toy_mode_metrics
+from .manifold import inter_mode_variation, intra_mode_variation, sample_quality
+from .modes import lines_metrics, toy_mode_metrics
 from .prdc import prdc
 
-IMAGE_METRICS = ("fid", "kid", "cs", "prdc")
-TOY_METRICS = ("modes",)
+IMAGE_METRICS = ("fid", "kid", "cs", "prdc", "dmwgan")
+TOY_METRICS = ("modes", "lines")
 ALL = IMAGE_METRICS + TOY_METRICS
 METRICS_JSON = "metrics.json"
 
@@ -28,7 +31,7 @@ METRICS_JSON = "metrics.json"
 def applicable(data_name: str, kind: str) -> tuple[str, ...]:
     """The metrics that can score runs on this dataset."""
     if kind == "points":
-        return TOY_METRICS if data_name in ("ring", "grid") else ()
+        return ("modes",) if data_name in ("ring", "grid") else ("lines",) if data_name == "lines" else ()
     return IMAGE_METRICS if data_name in BUNDLED else ("prdc",)
 
 
@@ -36,16 +39,17 @@ def choose(data_name: str, kind: str, wanted: list[str] | None) -> tuple[str, ..
     ok = applicable(data_name, kind)
     if not wanted:
         if not ok:
-            raise GankitError(f"No metric applies to {data_name!r} runs yet (the `lines` off-manifold metrics "
-                              "are still to come). Available metrics: " + ", ".join(ALL) + ".")
+            raise GankitError(f"No metric applies to {data_name!r} runs yet. Metrics: " + ", ".join(ALL) + ".")
         return ok
     for m in wanted:
         if m not in ALL:
             raise GankitError(f"Unknown metric {m!r}. Metrics: fid, kid, cs (classifier score), prdc "
-                              "(precision, recall, density, coverage), modes (ring/grid toys).")
+                              "(precision, recall, density, coverage), dmwgan (inter-/intra-mode variation, "
+                              "sample quality), modes (ring/grid toys), lines (lines toy).")
         if m not in ok:
-            why = ("it needs a bundled classifier, which exists for " + ", ".join(BUNDLED)
-                   if m in ("fid", "kid", "cs") else f"it is for {'image' if m == 'prdc' else 'ring/grid'} data")
+            needs = {"prdc": "image data", "modes": "ring/grid data", "lines": "lines data"}
+            why = (f"it is for {needs[m]}" if m in needs else
+                   "it needs a bundled classifier, which exists for " + ", ".join(BUNDLED))
             raise GankitError(f"Metric {m!r} does not apply to {data_name!r}: {why}. "
                               f"Metrics that apply: {', '.join(ok) or 'none yet'}.")
     return tuple(wanted)
@@ -69,6 +73,9 @@ class Scorer:
         samples = samples.cpu()
         if self.data.kind == "points":
             info = self.data.info
+            if "lines" in self.metrics:
+                m = lines_metrics(samples[:2500], info["segments"], info["weights"], std=float(info["std"]))
+                return {"off_manifold": m["off_manifold"], "mass_tv": m["total_variation"]}
             return toy_mode_metrics(samples[:2500], info["centers"], float(info["std"]), weights=info.get("weights"))
         out: dict[str, float] = {}
         if self.extractor is None:
@@ -82,6 +89,11 @@ class Scorer:
             out["classifier_score"] = classifier_score(fake_p)[0]
         if "prdc" in self.metrics:
             out.update(prdc(self.real_f, fake_f))
+        if "dmwgan" in self.metrics:   # Khayatkhoei et al. 2018, sec. 3.2
+            labels = fake_p.argmax(1)
+            out["inter_mode_jsd"] = inter_mode_variation(fake_p, self.data.train_labels, fake_p.shape[1])
+            out["intra_mode_var"] = intra_mode_variation(fake_f, labels, skip_small=True)["mean"]
+            out["sample_quality"] = sample_quality(fake_p)
         return out
 
     def floor(self) -> dict[str, float]:

@@ -98,7 +98,10 @@ def sample_quality(fake_probs: Tensor, threshold: float = 0.9) -> float:
     if not 0 < threshold <= 1:
         raise GankitError(f"sample_quality: threshold must be in (0, 1], got {threshold}.")
     # DMWGAN sec. 3.2: sample quality = share of samples classified with high confidence.
-    return float((fake_probs.detach().cpu().double().max(1).values >= threshold).double().mean())
+    p = fake_probs.detach().cpu()
+    p = p if p.dtype.is_floating_point else p.double()
+    # compared in the input's dtype, so that a float32 probability of exactly 0.9 counts for threshold 0.9
+    return float((p.max(1).values >= threshold).double().mean())
 
 
 def geodesic_distances(points: Tensor, k: int = 10) -> Tensor:

@@ -2,9 +2,9 @@
 sec. 5.1, after Unrolled GAN / VEEGAN): draw 2,500 samples, call a sample high-quality when it lies within
 3 standard deviations of the nearest mode, and count a mode as covered when enough samples do.
 
-For the `lines` toy (disjoint segments, DMWGAN, Khayatkhoei et al. 2018, toy experiment) the analogue: a sample is
-off-manifold when it lies farther than a tolerance from every segment (the "generated between the
-manifolds" samples that DMWGAN shows a single-generator GAN cannot avoid), and each segment's generated mass
+For the `lines` toy (disjoint segments; DMWGAN, Khayatkhoei et al. 2018, toy experiment) the analogue: a
+sample is off-manifold when it lies farther than a tolerance from every segment (the samples "between the
+manifolds" that DMWGAN shows a single connected generator cannot avoid), and each segment's generated mass
 is compared with its true weight."""
 from __future__ import annotations
 
