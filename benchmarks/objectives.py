@@ -45,11 +45,22 @@ def run_one(model: str, dataset: str, out: Path, overrides: list[str]) -> dict:
         gankit.sample(run_dir, 2500, docs / f"{model}-{dataset}.png", seed=0, device="cpu")
     else:
         shutil.copy(run_dir / "samples.png", docs / f"{model}-{dataset}.png")
+        row.update(image_metrics(run_dir))
     return row
 
 
+def image_metrics(run_dir: Path) -> dict:
+    """FID, classifier score, precision/recall and the DMWGAN metrics of 10,000 samples (gankit eval)."""
+    from gankit.metrics.evaluate import evaluate
+
+    m = evaluate(run_dir, ["fid", "cs", "prdc", "dmwgan"], n=10_000, device="cpu")["metrics"]
+    keep = ("fid", "classifier_score", "precision", "recall", "inter_mode_jsd", "sample_quality")
+    return {k: round(m[k], 4) for k in keep}
+
+
 def table(rows: list[dict]) -> str:
-    keys = ["model", "status", "steps", "seconds", "modes", "high_quality", "reverse_kl"]
+    keys = ["model", "status", "steps", "seconds", "modes", "high_quality", "reverse_kl", "fid",
+            "classifier_score", "precision", "recall", "inter_mode_jsd", "sample_quality"]
     keys = [k for k in keys if any(k in r for r in rows)] + ["losses"]
     lines = ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys)]
     for r in rows:
@@ -68,16 +79,29 @@ def main() -> None:
     p.add_argument("dataset", choices=["ring", "mnist"])
     p.add_argument("--models", nargs="*", default=MODELS)
     p.add_argument("--out", default="runs/bench")
+    p.add_argument("--eval-only", action="store_true", help="MNIST: only (re)compute the metrics of finished runs")
     p.add_argument("overrides", nargs="*", default=[])
     a = p.parse_args()
     rows = []
-    for m in a.models:
+    if a.eval_only:
+        path = ROOT / "benchmarks" / "results" / f"objectives-{a.dataset}.json"
+        rows = [r for r in json.loads(path.read_text()) if r["model"] in a.models]
+        for r in rows:
+            r.update(image_metrics(Path(a.out) / f"{r['model']}-{a.dataset}"))
+            print(json.dumps(r), flush=True)
+    for m in ([] if a.eval_only else a.models):
         rows.append(run_one(m, a.dataset, Path(a.out), a.overrides))
         print(json.dumps(rows[-1]), flush=True)
     res_dir = ROOT / "benchmarks" / "results"
     res_dir.mkdir(exist_ok=True)
-    (res_dir / f"objectives-{a.dataset}.json").write_text(json.dumps(rows, indent=1))
-    print(table(rows))
+    path = res_dir / f"objectives-{a.dataset}.json"
+    # A rerun of some models replaces their rows and keeps the others.
+    old = json.loads(path.read_text()) if path.exists() else []
+    done = {r["model"] for r in rows}
+    merged = [r for r in old if r["model"] not in done] + rows
+    merged.sort(key=lambda r: MODELS.index(r["model"]) if r["model"] in MODELS else len(MODELS))
+    path.write_text(json.dumps(merged, indent=1))
+    print(table(merged))
 
 
 if __name__ == "__main__":
