@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from gankit.engine.trainer import train
 from gankit.errors import GankitError
@@ -55,3 +56,23 @@ def test_lines_run_gets_off_manifold_metrics(tmp_path, ring_config):
     r = evaluate(d, n=500, device="cpu")
     assert set(r["metrics"]) == {"off_manifold", "mass_tv"}
     assert r["floor"]["off_manifold"] == 0.0 and r["floor"]["mass_tv"] < 0.1
+
+
+def test_folder_run_without_classifier_gets_pixel_prdc_and_says_why(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "pics"
+    root.mkdir()
+    g = torch.Generator().manual_seed(0)
+    for i in range(40):
+        arr = (torch.rand(8, 8, 3, generator=g) * 255).byte().numpy()
+        Image.fromarray(arr).save(root / f"{i}.png")
+    cfg = {"model": {"name": "gan", "z_dim": 4, "generator": {"name": "dcgan", "width": 4},
+                     "discriminator": {"name": "dcgan", "width": 4}},
+           "data": {"name": "folder", "root": str(root), "image_size": 8, "test_fraction": 0.25},
+           "train": {"steps": 2, "batch_size": 8, "progress": False, "tensorboard": False, "gif": False}}
+    d = train(cfg, run_dir=tmp_path / "run").run_dir
+    r = evaluate(d, n=30, device="cpu")
+    assert set(r["metrics"]) == {"precision", "recall", "density", "coverage"} and r["features"] == "raw pixels"
+    with pytest.raises(GankitError, match="bundled classifier, which exists for mnist, fashion-mnist"):
+        evaluate(d, ["fid"], n=30)
