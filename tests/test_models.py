@@ -19,7 +19,7 @@ NETS = {
     "mlp": ({"name": "mlp", "hidden": [16]}, {"name": "mlp", "hidden": [16]}),
     "dcgan": ({"name": "dcgan", "width": 8}, {"name": "dcgan", "width": 8, "norm": "layer"}),
 }
-MODELS = ("gan", "wgan", "wgan-gp", "lsgan", "fgan", "dragan", "ebgan")
+MODELS = ("gan", "wgan", "wgan-gp", "lsgan", "fgan", "dragan", "ebgan", "infogan")
 CASES = [(m, n) for m in MODELS for n in ("mlp", "dcgan")]
 WASSERSTEIN = ("wgan", "wgan-gp")
 

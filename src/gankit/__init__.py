@@ -7,8 +7,8 @@
 from .config import Config, load_config
 from .engine.trainer import RunResult, Trainer, resume, train
 from .errors import GankitError
-from .run import Run, info, interpolate, load_run, sample
+from .run import Run, info, interpolate, load_run, sample, traverse
 
 __version__ = "0.1.0"
 __all__ = ["Config", "load_config", "train", "resume", "Trainer", "RunResult", "load_run", "sample", "info",
-           "Run", "GankitError", "interpolate"]
+           "Run", "GankitError", "interpolate", "traverse"]

@@ -32,8 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     s.add_argument("--interpolate", action="store_true",
                    help="instead: a grid of interpolations between random latent pairs (one pair per row)")
+    s.add_argument("--traverse", action="store_true",
+                   help="instead (infogan): code traversal pictures, one row per categorical value "
+                        "(--out is then a folder; default RUN_DIR)")
     s.add_argument("--pairs", type=int, default=8, help="--interpolate: number of pairs (rows)")
-    s.add_argument("--steps", type=int, default=10, help="--interpolate: images per path (columns)")
+    s.add_argument("--steps", type=int, default=10, help="--interpolate / --traverse: images per row")
     s.add_argument("--mode", choices=["auto", "linear", "slerp"], default="auto",
                    help="--interpolate: path; auto = slerp for Gaussian noise, linear for uniform")
 
@@ -86,8 +89,12 @@ def cmd_train(a: argparse.Namespace) -> int:
 def cmd_sample(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .run import interpolate, sample
+    from .run import interpolate, sample, traverse
 
+    if a.traverse:
+        for name, path in traverse(a.run_dir, a.out, steps=a.steps, seed=a.seed, device=a.device).items():
+            print(f"wrote {path}")
+        return 0
     if a.interpolate:
         out = a.out or str(Path(a.run_dir) / "interpolation.png")
         if not out.lower().endswith(".png"):

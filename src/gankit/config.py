@@ -234,7 +234,7 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         if len(value) != len(args):
             raise ConfigError(f"{path} must have {len(args)} entries, got {len(value)}: {value!r}.")
         return tuple(_coerce(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-    if origin is dict:
+    if tp is dict or origin is dict:
         if not isinstance(value, dict):
             raise bad
         return dict(value)

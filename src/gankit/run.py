@@ -94,6 +94,31 @@ def interpolate(run_dir: str | Path, pairs: int = 8, steps: int = 10, out: str |
     return x
 
 
+def traverse(run_dir: str | Path, out_dir: str | Path | None = None, steps: int = 10, seed: int = 0,
+             device: str = "auto") -> dict[str, Path]:
+    """InfoGAN latent-code pictures (see viz.traverse.code_traversals) as PNGs: traverse_categories.png and
+    traverse_continuous_J.png, one row per categorical value, written to out_dir (default: the run)."""
+    from PIL import Image
+
+    from .viz.grid import image_grid
+    from .viz.traverse import code_traversals
+
+    run = load_run(run_dir, device)
+    if not getattr(run.model.opts, "categories", None):
+        raise GankitError(f"--traverse needs a model with a categorical latent code (infogan); "
+                          f"{run.config.model.name!r} has none. Try --interpolate for any image model.")
+    if steps < 2:
+        raise GankitError(f"--steps must be at least 2, got {steps}.")
+    out_dir = Path(out_dir) if out_dir is not None else Path(run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, x in code_traversals(run.model, steps=steps, seed=seed).items():
+        path = out_dir / f"traverse_{name}.png"
+        Image.fromarray(image_grid(x.cpu(), nrow=steps)).save(path)
+        written[name] = path
+    return written
+
+
 def info(run_dir: str | Path) -> dict:
     """Config, steps done, status and last losses of a run."""
     state = load_checkpoint(run_dir)

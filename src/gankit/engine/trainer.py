@@ -178,6 +178,7 @@ class Trainer:
         # A generator of its own: evaluating must not move the training RNG (exact resume).
         g = torch.Generator().manual_seed(self.cfg.train.seed + 2)
         scores = self.scorer(self.model.sample(self.cfg.train.eval_n, generator=g))
+        scores.update(self.model.extra_metrics(self.data, self.scorer.extractor))
         log.write(self.step, {f"eval_{k}": float(v) for k, v in scores.items()}, self.elapsed)
 
     # ------------------------------------------------------------------------------------- loop

@@ -117,8 +117,9 @@ def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_
     t0 = time.perf_counter()
     scorer = Scorer(run.data, name, metrics, n)
     fake = run.model.sample(n, generator=torch.Generator().manual_seed(seed))
+    scores = {**scorer(fake), **run.model.extra_metrics(run.data, scorer.extractor)}
     result = {"run_dir": str(run_dir), "step": run.step, "dataset": name, "n": len(fake), "seed": seed,
-              "metrics": scorer(fake), "floor": scorer.floor(), "seconds": round(time.perf_counter() - t0, 2),
+              "metrics": scores, "floor": scorer.floor(), "seconds": round(time.perf_counter() - t0, 2),
               "features": ("bundled classifier" if scorer.extractor is not None else
                            "raw pixels" if run.data.kind == "image" else "points")}
     if write:

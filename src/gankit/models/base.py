@@ -110,6 +110,16 @@ class Model:
         if name in self.schedulers:
             self.schedulers[name].step()
 
+    def update_together(self, names: tuple[str, ...], loss: Tensor) -> None:
+        """One backward pass of `loss`, then a step of each named optimizer (e.g. InfoGAN's G and Q)."""
+        for n in names:
+            self.optimizers[n].zero_grad(set_to_none=True)
+        loss.backward()
+        for n in names:
+            self.optimizers[n].step()
+            if n in self.schedulers:
+                self.schedulers[n].step()
+
     @contextlib.contextmanager
     def frozen(self, *names: str) -> Iterator[None]:
         """Stop gradients into these nets' parameters (G's step need not compute D's weight grads)."""
@@ -156,6 +166,10 @@ class Model:
             return torch.cat(parts).float()
         finally:
             G.train(was_training)
+
+    def extra_metrics(self, data: Dataset, extractor=None) -> dict[str, float]:
+        """A paper's own scores of this model (e.g. InfoGAN's Q accuracy), added to `gankit eval`."""
+        return {}
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:

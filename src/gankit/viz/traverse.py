@@ -30,3 +30,30 @@ def interpolate_latents(start: dict[str, Tensor], end: dict[str, Tensor], steps:
         path = slerp(a, end[k], t) if (mode == "slerp" and k == "z") else lerp(a, end[k], t)
         out[k] = path.reshape(-1, *a.shape[1:])
     return out
+
+
+def code_traversals(model, steps: int = 10, span: float = 2.0, seed: int = 0) -> dict[str, Tensor]:
+    """InfoGAN's pictures (Chen et al. 2016, fig. 2): one row per value of the first categorical code.
+
+    'categories': columns are different noise vectors (shared down each column), continuous codes at 0.
+    'continuous_j': one noise vector for the whole picture, columns sweep continuous code j from -span to
+    span, the other continuous codes at 0. Returns images in row-major order (rows x steps).
+    """
+    k = model.opts.categories[0]
+    n_cat, n_cont = len(model.opts.categories), model.opts.n_continuous
+    g = torch.Generator().manual_seed(seed)
+    cat = torch.zeros(k * steps, n_cat, dtype=torch.long)
+    cat[:, 0] = torch.arange(k).repeat_interleave(steps)
+    pictures = {}
+    lat = model.codes_latent(k * steps, cat=cat, cont=torch.zeros(k * steps, n_cont), generator=g)
+    lat["z"] = lat["z"][:steps].repeat(k, 1)                      # column c: the same z in every row
+    pictures["categories"] = model.sample(**lat)
+    z = lat["z"][:1].expand(k * steps, -1)
+    sweep = torch.linspace(-span, span, steps).repeat(k)
+    for j in range(n_cont):
+        cont = torch.zeros(k * steps, n_cont)
+        cont[:, j] = sweep
+        lat = model.codes_latent(k * steps, cat=cat, cont=cont, generator=g)
+        lat["z"] = z
+        pictures[f"continuous_{j}"] = model.sample(**lat)
+    return pictures

@@ -1,0 +1,179 @@
+"""InfoGAN (Chen et al. 2016): latent codes c next to the noise z, and an auxiliary network Q that shares
+D's body and predicts c from G(z, c), so that G maximises the variational lower bound L_I(G, Q) of the
+mutual information I(c; G(z, c)) (eq. 4-5): min_{G,Q} max_D V(D, G) - lambda L_I(G, Q) (eq. 6).
+
+Categorical codes: L_I term = cross-entropy of Q's logits against the sampled category. Continuous codes
+(Uniform(-1, 1)): Gaussian negative log-likelihood with a predicted mean and log-variance (or a fixed unit
+variance). Which loss updates what (sec. 5 of the issue, following the paper): D learns from the adversarial
+loss; G from the adversarial and the information terms; Q's head from the information term.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import OptimConfig, opt
+from ..errors import ConfigError, GankitError
+from ..registry import register
+from .base import Batch
+from .gan import GAN, GANOptions
+
+CODE_TYPES = ("categorical", "continuous")
+
+
+@dataclass
+class InfoGANOptions(GANOptions):
+    z_dim: int = opt(62, "size of the incompressible noise z (paper, MNIST: 62)")
+    noise: Literal["normal", "uniform"] = opt("uniform", "distribution of z (paper: U(-1, 1))")
+    codes: list[dict] = opt([{"type": "categorical", "size": 10}, {"type": "continuous", "size": 2}],
+                            "latent codes: each {type: categorical|continuous, size: categories or count}")
+    info_weight_cat: float = opt(1.0, "lambda of the categorical information term (paper, MNIST: 1)")
+    info_weight_cont: float = opt(1.0, "lambda of the continuous information term (paper, MNIST: 1)")
+    cont_variance: Literal["learned", "fixed"] = opt("learned", "Q's Gaussian: predicted log-variance or unit")
+    q_hidden: int = opt(128, "width of Q's hidden layer on D's features (paper: FC 128, BN, lReLU)")
+    optim_g: OptimConfig = opt(OptimConfig(lr=1e-3, betas=(0.5, 0.999)), "generator optimizer (paper: 1e-3)")
+    optim_d: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "discriminator optimizer (paper: 2e-4)")
+    optim_q: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "Q head optimizer")
+
+    def check(self, path: str) -> None:
+        super().check(path)
+        if self.feature_matching or self.historical_averaging:
+            raise ConfigError(f"{path}: feature_matching and historical_averaging are not implemented for "
+                              "infogan (its generator step adds the information term); leave them off.")
+        if not self.codes:
+            raise ConfigError(f"{path}.codes is empty: InfoGAN needs at least one code "
+                              "(e.g. [{type: categorical, size: 10}]); use the gan model for none.")
+        for i, c in enumerate(self.codes):
+            where = f"{path}.codes[{i}]"
+            if set(c) != {"type", "size"}:
+                raise ConfigError(f"{where} must have exactly the keys type and size, got {sorted(c)}.")
+            if c["type"] not in CODE_TYPES:
+                raise ConfigError(f"{where}.type {c['type']!r} is unknown; code types: {', '.join(CODE_TYPES)}.")
+            if isinstance(c["size"], bool) or not isinstance(c["size"], int) or c["size"] <= 0:
+                what = "number of categories" if c["type"] == "categorical" else "number of continuous codes"
+                raise ConfigError(f"{where}.size must be a positive {what}, got {c['size']!r}.")
+            if c["type"] == "categorical" and c["size"] < 2:
+                raise ConfigError(f"{where}: a categorical code needs at least 2 categories, got {c['size']}.")
+
+    @property
+    def categories(self) -> list[int]:
+        return [c["size"] for c in self.codes if c["type"] == "categorical"]
+
+    @property
+    def n_continuous(self) -> int:
+        return sum(c["size"] for c in self.codes if c["type"] == "continuous")
+
+
+@register("model", "infogan", InfoGANOptions, "InfoGAN, Chen et al. 2016 (interpretable latent codes)")
+class InfoGAN(GAN):
+    Options = InfoGANOptions
+
+    def g_in_dim(self) -> int:
+        return self.opts.z_dim + sum(self.opts.categories) + self.opts.n_continuous
+
+    def build(self, data) -> None:
+        super().build(data)
+        o, D = self.opts, self.nets["D"]
+        out = sum(o.categories) + o.n_continuous * (2 if o.cont_variance == "learned" else 1)
+        # Chen et al. 2016, appendix C.1: Q = FC 128 - BN - lReLU - FC output, on D's shared body.
+        self.nets["Q"] = nn.Sequential(nn.Linear(D.feature_dim, o.q_hidden), nn.BatchNorm1d(o.q_hidden),
+                                       nn.LeakyReLU(0.2), nn.Linear(o.q_hidden, out))
+
+    def build_optimizers(self) -> None:
+        super().build_optimizers()
+        g_steps = None if self.horizon is None else max(1, self.horizon // self.opts.n_critic)
+        self.add_optimizer("Q", self.opts.optim_q, self.nets["Q"].parameters(), g_steps)
+
+    # ------------------------------------------------------------------ codes
+    def latent(self, n: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        out = super().latent(n, generator)
+        cats = [torch.randint(k, (n,), generator=generator) for k in self.opts.categories]
+        out["c_cat"] = self.encode_categories(torch.stack(cats, 1) if cats else torch.zeros(n, 0, dtype=torch.long))
+        out["c_cont"] = (torch.rand(n, self.opts.n_continuous, generator=generator) * 2 - 1).to(self.device)
+        return out
+
+    def encode_categories(self, idx: Tensor) -> Tensor:
+        """(n, n_categorical) category indices -> concatenated one-hot vectors."""
+        parts = [F.one_hot(idx[:, j].long(), k).float() for j, k in enumerate(self.opts.categories)]
+        return (torch.cat(parts, 1) if parts else torch.zeros(idx.shape[0], 0)).to(self.device)
+
+    def codes_latent(self, n: int, cat: Tensor | None = None, cont: Tensor | None = None,
+                     generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Latent inputs with chosen codes: `cat` (n, n_categorical) indices, `cont` (n, n_continuous)."""
+        o = self.opts
+        lat = self.latent(n, generator)
+        if cat is not None:
+            cat = torch.as_tensor(cat)
+            if cat.dim() == 1 and len(o.categories) == 1:
+                cat = cat[:, None]
+            if tuple(cat.shape) != (n, len(o.categories)):
+                raise GankitError(f"categorical codes must have shape ({n}, {len(o.categories)}) for the code "
+                                  f"specification {o.codes}, got {tuple(cat.shape)}.")
+            for j, k in enumerate(o.categories):
+                if cat[:, j].min() < 0 or cat[:, j].max() >= k:
+                    raise GankitError(f"categorical code {j} takes values 0..{k - 1}, got {cat[:, j].tolist()}.")
+            lat["c_cat"] = self.encode_categories(cat)
+        if cont is not None:
+            cont = torch.as_tensor(cont, dtype=torch.float32)
+            if tuple(cont.shape) != (n, o.n_continuous):
+                raise GankitError(f"continuous codes must have shape ({n}, {o.n_continuous}) for the code "
+                                  f"specification {o.codes}, got {tuple(cont.shape)}.")
+            lat["c_cont"] = cont.to(self.device)
+        return lat
+
+    def generate(self, z: Tensor, c_cat: Tensor, c_cont: Tensor) -> Tensor:
+        return self.nets["G"](torch.cat([z, c_cat, c_cont], 1))
+
+    # ------------------------------------------------------------------ information term
+    def q_outputs(self, x: Tensor) -> tuple[list[Tensor], Tensor, Tensor | None]:
+        """Q's categorical logits (one tensor per code), continuous means and log-variances."""
+        h = self.nets["Q"](self.nets["D"].features(x))
+        logits, i = [], 0
+        for k in self.opts.categories:
+            logits.append(h[:, i:i + k])
+            i += k
+        m = self.opts.n_continuous
+        mean = h[:, i:i + m]
+        logvar = h[:, i + m:i + 2 * m] if self.opts.cont_variance == "learned" else None
+        return logits, mean, logvar
+
+    def info_loss(self, x: Tensor, c_cat: Tensor, c_cont: Tensor) -> tuple[Tensor, Tensor]:
+        """-L_I split into (categorical, continuous) parts (Chen et al. 2016, eq. 4-5, up to H(c))."""
+        logits, mean, logvar = self.q_outputs(x)
+        cat_loss = torch.zeros((), device=x.device)
+        i = 0
+        for lg, k in zip(logits, self.opts.categories):
+            cat_loss = cat_loss + F.cross_entropy(lg, c_cat[:, i:i + k].argmax(1))
+            i += k
+        cont_loss = torch.zeros((), device=x.device)
+        if self.opts.n_continuous:
+            cont_loss = gaussian_nll(c_cont, mean, logvar).sum(1).mean()
+        return cat_loss, cont_loss
+
+    def g_step(self, batch: Batch) -> dict[str, Tensor]:
+        o = self.opts
+        lat = self.latent(batch.x.shape[0])
+        with self.frozen("D"):   # D learns only from the adversarial loss; G and Q from L_I
+            fake = self.generate(**lat)
+            adv = self.g_loss(self.nets["D"](fake))
+            cat_loss, cont_loss = self.info_loss(fake, lat["c_cat"], lat["c_cont"])
+            loss = adv + o.info_weight_cat * cat_loss + o.info_weight_cont * cont_loss
+            self.update_together(("G", "Q"), loss)
+        return {"loss_g": adv.detach(), "info_cat": cat_loss.detach(), "info_cont": cont_loss.detach()}
+
+    def extra_metrics(self, data, extractor=None) -> dict[str, float]:
+        from ..metrics.infogan import infogan_metrics
+
+        return infogan_metrics(self, data, extractor)
+
+
+def gaussian_nll(x: Tensor, mean: Tensor, logvar: Tensor | None) -> Tensor:
+    """-log N(x; mean, exp(logvar)) elementwise (unit variance when logvar is None)."""
+    if logvar is None:
+        return 0.5 * (x - mean) ** 2 + 0.5 * math.log(2 * math.pi)
+    return 0.5 * ((x - mean) ** 2 * torch.exp(-logvar) + logvar + math.log(2 * math.pi))

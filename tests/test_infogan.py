@@ -1,0 +1,156 @@
+import pytest
+import torch
+
+from gankit.config import load_config
+from gankit.data.base import Dataset
+from gankit.errors import ConfigError, GankitError
+from gankit.metrics.infogan import hungarian_accuracy
+from gankit.models import Batch, build_model
+
+
+def tiny(**opts):
+    data = Dataset("tiny", "image", torch.rand(32, 1, 28, 28) * 2 - 1)
+    cfg = load_config({"model": {"name": "infogan", "generator": {"name": "dcgan", "width": 4},
+                                 "discriminator": {"name": "dcgan", "width": 4}, **opts},
+                       "train": {"steps": 1}})
+    torch.manual_seed(0)
+    return build_model(cfg.model, data), data
+
+
+def test_paper_defaults():
+    m, _ = tiny()
+    assert (m.opts.z_dim, m.opts.categories, m.opts.n_continuous) == (62, [10], 2)
+    assert m.g_in_dim() == 74 and m.opts.info_weight_cat == 1.0 and m.opts.info_weight_cont == 1.0
+
+
+def test_code_sampling_shapes_and_ranges():
+    m, _ = tiny(codes=[{"type": "categorical", "size": 10}, {"type": "categorical", "size": 3},
+                       {"type": "continuous", "size": 2}])
+    lat = m.latent(500)
+    assert lat["z"].shape == (500, 62) and lat["z"].abs().max() <= 1
+    assert lat["c_cat"].shape == (500, 13)
+    assert torch.equal(lat["c_cat"][:, :10].sum(1), torch.ones(500))
+    assert torch.equal(lat["c_cat"][:, 10:].sum(1), torch.ones(500))
+    assert (lat["c_cat"][:, :10].sum(0) > 20).all()                # every category drawn
+    assert lat["c_cont"].shape == (500, 2) and lat["c_cont"].abs().max() <= 1 and lat["c_cont"].std() > 0.4
+
+
+@pytest.mark.parametrize("variance", ["learned", "fixed"])
+def test_information_loss_is_minimal_when_q_recovers_the_codes(variance, monkeypatch):
+    m, _ = tiny(cont_variance=variance)
+    lat = m.latent(64)
+    x = torch.zeros(64, 1, 28, 28)
+    logvar = torch.zeros(64, 2) if variance == "learned" else None
+
+    def exact(_x):
+        return [lat["c_cat"] * 50.0], lat["c_cont"], logvar
+
+    monkeypatch.setattr(m, "q_outputs", exact)
+    cat_exact, cont_exact = m.info_loss(x, lat["c_cat"], lat["c_cont"])
+    assert cat_exact < 1e-6
+    assert cont_exact.item() == pytest.approx(2 * 0.5 * torch.log(torch.tensor(2 * torch.pi)).item(), rel=1e-6)
+
+    def wrong(_x):
+        return [lat["c_cat"].roll(1, 1) * 50.0], lat["c_cont"] + 0.3, logvar
+
+    monkeypatch.setattr(m, "q_outputs", wrong)
+    cat_wrong, cont_wrong = m.info_loss(x, lat["c_cat"], lat["c_cont"])
+    assert cat_wrong > cat_exact + 1 and cont_wrong > cont_exact
+
+
+def params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def moved(before, net):
+    return any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_each_step_updates_only_its_networks():
+    m, data = tiny()
+    g, d, q = params(m.nets["G"]), params(m.nets["D"]), params(m.nets["Q"])
+    m.d_step(Batch(data.train[:8]))
+    assert moved(d, m.nets["D"]) and not moved(g, m.nets["G"]) and not moved(q, m.nets["Q"])
+    d = params(m.nets["D"])
+    out = m.g_step(Batch(data.train[:8]))
+    assert moved(g, m.nets["G"]) and moved(q, m.nets["Q"]) and not moved(d, m.nets["D"])
+    assert all(torch.isfinite(v) for v in out.values()) and {"info_cat", "info_cont"} <= set(out)
+
+
+def test_hungarian_mapping_on_a_permuted_confusion():
+    labels = torch.arange(10).repeat(20)
+    perm = torch.tensor([3, 7, 0, 9, 1, 2, 8, 5, 4, 6])
+    acc, mapping = hungarian_accuracy(perm[labels], labels, 10, 10)
+    assert acc == 1.0 and all(mapping[perm[i]] == i for i in range(10))
+    noisy = perm[labels].clone()
+    noisy[:20] = perm[(labels[:20] + 1) % 10]                  # 20 of 200 wrong
+    assert hungarian_accuracy(noisy, labels, 10, 10)[0] == pytest.approx(0.9)
+
+
+def test_sample_with_chosen_codes_and_bad_shapes():
+    m, _ = tiny()
+    lat = m.codes_latent(4, cat=torch.tensor([0, 1, 2, 3]), cont=torch.zeros(4, 2))
+    assert torch.equal(lat["c_cat"].argmax(1), torch.tensor([0, 1, 2, 3]))
+    assert m.sample(**lat).shape == (4, 1, 28, 28)
+    with pytest.raises(GankitError, match="continuous codes must have shape"):
+        m.codes_latent(4, cont=torch.zeros(4, 3))
+    with pytest.raises(GankitError, match="categorical codes must have shape"):
+        m.codes_latent(4, cat=torch.zeros(5, 1, dtype=torch.long))
+    with pytest.raises(GankitError, match="takes values 0..9"):
+        m.codes_latent(2, cat=torch.tensor([0, 10]))
+
+
+@pytest.mark.parametrize("codes,needle", [
+    ([{"type": "categorical", "size": 0}], "positive number of categories"),
+    ([{"type": "continuous", "size": -2}], "positive number of continuous"),
+    ([{"type": "binary", "size": 2}], "unknown; code types: categorical, continuous"),
+    ([{"type": "categorical"}], "exactly the keys type and size"),
+    ([], "needs at least one code"),
+])
+def test_bad_code_specifications(codes, needle):
+    with pytest.raises(ConfigError) as e:
+        load_config({"model": {"name": "infogan", "codes": codes}, "train": {"steps": 1}})
+    assert needle in str(e.value)
+
+
+@pytest.fixture(scope="module")
+def mnist_run(tmp_path_factory):
+    from gankit.engine.trainer import train
+
+    cfg = {"model": {"name": "infogan", "generator": {"name": "dcgan", "width": 4},
+                     "discriminator": {"name": "dcgan", "width": 4}},
+           "data": {"name": "mnist", "limit": 256},
+           "train": {"steps": 4, "batch_size": 16, "progress": False, "tensorboard": False, "gif": False,
+                     "eval_every": 4, "eval_metrics": ["cs"], "eval_n": 200}}
+    return train(cfg, run_dir=tmp_path_factory.mktemp("info") / "run").run_dir
+
+
+def test_traversal_pictures(mnist_run, tmp_path):
+    from PIL import Image
+
+    from gankit.run import traverse
+
+    files = traverse(mnist_run, tmp_path, steps=5, device="cpu")
+    assert set(files) == {"categories", "continuous_0", "continuous_1"}
+    w, h = Image.open(files["continuous_0"]).size
+    assert (w, h) == (2 + 5 * 30, 2 + 10 * 30)          # 5 columns, one row per categorical value
+
+
+def test_infogan_scores_in_eval_and_training_log(mnist_run):
+    import json
+
+    from gankit.metrics.evaluate import evaluate
+
+    r = evaluate(mnist_run, ["cs"], n=200, device="cpu", write=False)
+    assert 0.0 <= r["metrics"]["q_accuracy"] <= 1.0 and 0.1 <= r["metrics"]["code_purity"] <= 1.0
+    rows = [json.loads(line) for line in (mnist_run / "losses.jsonl").read_text().splitlines()]
+    assert any("eval_q_accuracy" in row and "eval_code_purity" in row for row in rows)
+
+
+def test_traverse_refuses_models_without_codes(tmp_path, ring_config):
+    from gankit.engine.trainer import train
+    from gankit.run import traverse
+
+    d = train(ring_config(steps=2), run_dir=tmp_path / "r").run_dir
+    with pytest.raises(GankitError, match="categorical latent code"):
+        traverse(d)
