@@ -107,3 +107,10 @@ def test_registry_names():
     assert {"gan", "wgan-gp"} <= set(names("model"))
     assert {"mnist", "fashion-mnist", "ring", "grid", "lines", "folder"} <= set(names("dataset"))
     assert {"mlp", "dcgan"} <= set(names("net"))
+
+
+def test_a_recipe_budget_is_not_capped_by_a_hidden_default():
+    cfg = load_config("dcgan-mnist")
+    assert cfg.train.epochs == 5 and cfg.train.steps is None
+    with pytest.raises(ConfigError, match="sets no budget"):
+        load_config({"model": {"name": "gan"}})

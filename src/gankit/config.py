@@ -134,7 +134,8 @@ class Config:
 
     model: Options = component("model", Options(name="gan"), "the GAN to train (`gankit list`)")
     data: Options = component("dataset", Options(name="mnist"), "the dataset (`gankit list`)")
-    train: TrainConfig = opt(TrainConfig(steps=1000), "training loop settings")
+    # No default budget: a hidden default `steps` would silently cap a recipe that budgets by epochs or time.
+    train: TrainConfig = opt(TrainConfig(), "training loop settings (must set steps, epochs or budget)")
 
     def to_dict(self) -> dict:
         return to_dict(self)
@@ -267,6 +268,8 @@ def build(cls: type, raw: Any, path: str, base: Any = None) -> Any:
         kind = f.metadata.get("component")
         if kind is not None:  # always resolved, so that a bare default name gets its full options
             values[name] = build_component(kind, raw.get(name, {}), sub, default)
+        elif name not in raw and dataclasses.is_dataclass(default):
+            values[name] = build(type(default), {}, sub, base=default)   # defaults are checked too
         elif name not in raw:
             values[name] = _copy(default)
         elif dataclasses.is_dataclass(hints[name]) and raw[name] is not None:
