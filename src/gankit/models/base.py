@@ -77,9 +77,13 @@ class Model:
 
     def build_optimizers(self) -> None:
         o = self.opts
-        g_steps = None if self.horizon is None else max(1, self.horizon // o.n_critic)
-        self.add_optimizer("G", o.optim_g, self.nets["G"].parameters(), g_steps)
+        self.add_optimizer("G", o.optim_g, self.nets["G"].parameters(), self.g_horizon)
         self.add_optimizer("D", o.optim_d, self.nets["D"].parameters(), self.horizon)
+
+    @property
+    def g_horizon(self) -> int | None:
+        """Planned generator steps (one per n_critic D steps), for the schedules of G-side optimizers."""
+        return None if self.horizon is None else max(1, self.horizon // self.opts.n_critic)
 
     def add_optimizer(self, name: str, cfg: OptimConfig, params, horizon: int | None) -> None:
         self.optimizers[name] = make_optimizer(cfg, params)
@@ -103,12 +107,7 @@ class Model:
 
     def update(self, name: str, loss: Tensor) -> None:
         """Backpropagate `loss` into optimizer `name`'s parameters and take one step (and its schedule)."""
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if name in self.schedulers:
-            self.schedulers[name].step()
+        self.update_together((name,), loss)
 
     def update_together(self, names: tuple[str, ...], loss: Tensor) -> None:
         """One backward pass of `loss`, then a step of each named optimizer (e.g. InfoGAN's G and Q)."""

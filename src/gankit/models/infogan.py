@@ -86,8 +86,7 @@ class InfoGAN(GAN):
 
     def build_optimizers(self) -> None:
         super().build_optimizers()
-        g_steps = None if self.horizon is None else max(1, self.horizon // self.opts.n_critic)
-        self.add_optimizer("Q", self.opts.optim_q, self.nets["Q"].parameters(), g_steps)
+        self.add_optimizer("Q", self.opts.optim_q, self.nets["Q"].parameters(), self.g_horizon)
 
     # ------------------------------------------------------------------ codes
     def latent(self, n: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
