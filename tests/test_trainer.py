@@ -38,7 +38,8 @@ TECHNIQUES = {"feature_matching": True, "minibatch_disc": True, "mbd_kernels": 4
 
 
 @pytest.mark.parametrize("model,extra", [(m, {}) for m in ("gan", "wgan", "wgan-gp", "lsgan", "fgan", "dragan",
-                                                           "ebgan", "infogan")] + [("gan", TECHNIQUES)],
+                                                           "ebgan", "infogan")] + [("gan", TECHNIQUES)]
+                         + [("dmwgan", {"prior": "learned", "n_generators": 3})],
                          ids=lambda v: "all-techniques" if v == TECHNIQUES else (v if isinstance(v, str) else ""))
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, ring_config, model, extra):
     cfg = ring_config(steps=12, checkpoint_every=3, log_every=3, sample_every=6)

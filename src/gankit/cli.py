@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default=None, help="output file: .png grid, .npy or .pt (default RUN_DIR/sample.png)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    s.add_argument("--generator", type=int, default=None,
+                   help="multi-generator models (dmwgan): sample from generator I only")
     s.add_argument("--interpolate", action="store_true",
                    help="instead: a grid of interpolations between random latent pairs (one pair per row)")
     s.add_argument("--traverse", action="store_true",
@@ -103,7 +105,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
         print(f"wrote {a.pairs} interpolation paths of {a.steps} steps (one per row) to {out}")
         return 0
     out = a.out or str(Path(a.run_dir) / "sample.png")
-    x = sample(a.run_dir, a.n, out, seed=a.seed, device=a.device)
+    x = sample(a.run_dir, a.n, out, seed=a.seed, device=a.device, generator=a.generator)
     print(f"wrote {x.shape[0]} samples of shape {tuple(x.shape[1:])} to {out}")
     return 0
 
@@ -111,7 +113,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
 def cmd_eval(a: argparse.Namespace) -> int:
     from .metrics.evaluate import evaluate, format_table
 
-    wanted = [m.strip() for m in a.metrics.split(",") if m.strip()] if a.metrics else None
+    wanted = [] if a.metrics == "none" else [m.strip() for m in a.metrics.split(",") if m.strip()] if a.metrics else None
     result = evaluate(a.run_dir, wanted, n=a.n, seed=a.seed, device=a.device)
     print(format_table(result))
     print(f"wrote {a.run_dir}/metrics.json")

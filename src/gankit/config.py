@@ -10,6 +10,8 @@ did-you-mean suggestion.
 """
 from __future__ import annotations
 
+import re
+
 import dataclasses
 import difflib
 import types
@@ -101,7 +103,7 @@ class TrainConfig:
     sample_every: int = opt(500, "steps between sample grids (also the frames of the training GIF)")
     checkpoint_every: int = opt(1000, "steps between checkpoints (one is always written at the end)")
     eval_every: Optional[int] = opt(None, "steps between metric evaluations (curves in losses.png); None = off")
-    eval_metrics: Optional[list[str]] = opt(None, "metrics for eval_every (fid, kid, cs, prdc, modes); None = all that apply")
+    eval_metrics: Optional[list[str]] = opt(None, "metrics for eval_every (fid, kid, cs, prdc, modes); None = all that apply; [] = only the model's own")
     eval_n: int = opt(2000, "generated samples per evaluation during training")
     n_grid: int = opt(64, "samples in each grid, drawn from fixed noise (2-D data: at least 1000 points)")
     gif: bool = opt(True, "write training.gif from the sample grids at the end")
@@ -178,6 +180,9 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _coerce(tp: Any, value: Any, path: str) -> Any:
     """Check `value` against annotation `tp`; return it converted (e.g. int -> float, list -> tuple)."""
     origin = typing.get_origin(tp)
@@ -214,6 +219,8 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
             raise bad
         return value
     if tp is float:
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+            return float(value)   # YAML 1.1 reads 1e-4 (no dot) as a string; it is plainly a number
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
         return float(value)

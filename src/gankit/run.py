@@ -40,12 +40,20 @@ def load_run(run_dir: str | Path, device: str = "auto") -> Run:
 
 
 def sample(run_dir: str | Path, n: int = 64, out: str | Path | None = None, seed: int = 0,
-           device: str = "auto") -> torch.Tensor:
-    """Draw n samples from a run; with `out`, write them as a PNG grid (.png) or tensors (.npy, .pt)."""
+           device: str = "auto", generator: int | None = None) -> torch.Tensor:
+    """Draw n samples from a run; with `out`, write them as a PNG grid (.png) or tensors (.npy, .pt).
+    `generator`: for multi-generator models (dmwgan), draw from that generator only."""
     if n <= 0:
         raise GankitError(f"--n must be a positive number of samples, got {n}.")
     run = load_run(run_dir, device)
-    x = run.model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
+    rng = torch.Generator().manual_seed(seed)
+    if generator is None:
+        x = run.model.sample(n, generator=rng).cpu()
+    elif not hasattr(run.model, "per_generator"):
+        raise GankitError(f"--generator picks one of several generators; this run's model "
+                          f"({run.config.model.name!r}) has a single generator.")
+    else:
+        x = run.model.sample(n, generator=generator, rng=rng).cpu()
     if out is not None:
         out = Path(out)
         suffix = out.suffix.lower()

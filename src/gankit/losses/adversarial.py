@@ -69,6 +69,8 @@ def pullaway_term(codes: Tensor) -> Tensor:
     return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
 
 
-def feature_matching_loss(real_features: Tensor, fake_features: Tensor) -> Tensor:
-    """Salimans et al. 2016, sec. 3.1: ||E_x f(x) - E_z f(G(z))||_2^2 on D's last hidden layer."""
-    return ((real_features.mean(0) - fake_features.mean(0)) ** 2).sum()
+def feature_matching_loss(real_features: Tensor, fake_features: Tensor, reduction: str = "sum") -> Tensor:
+    """Salimans et al. 2016, sec. 3.1: ||E_x f(x) - E_z f(G(z))||_2^2 on D's last hidden layer.
+    reduction="mean" divides by the number of features, as the authors' released MNIST code does."""
+    sq = (real_features.mean(0) - fake_features.mean(0)) ** 2
+    return sq.mean() if reduction == "mean" else sq.sum()

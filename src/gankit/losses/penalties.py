@@ -14,8 +14,11 @@ def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = 
     return eps * real + (1 - eps) * fake
 
 
-def gradient_penalty(critic: Callable[[Tensor], Tensor], points: Tensor, target: float = 1.0) -> Tensor:
-    """Gulrajani et al. 2017, eq. 3 (penalty term): E[(||grad_x D(x_hat)||_2 - target)^2].
+def gradient_penalty(critic: Callable[[Tensor], Tensor], points: Tensor, target: float = 1.0,
+                     one_sided: bool = False) -> Tensor:
+    """Gulrajani et al. 2017, eq. 3 (penalty term): E[(||grad_x D(x_hat)||_2 - target)^2]; one-sided:
+    E[max(0, ||grad|| - target)^2] (only norms above the target are penalised; Gulrajani et al. sec. 4 note,
+    used by the DMWGAN release).
 
     The graph is kept (create_graph) so that the penalty trains the critic; weight it outside.
     """
@@ -23,7 +26,8 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], points: Tensor, target:
     scores = critic(points)
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
-    return ((norms - target) ** 2).mean()
+    excess = (norms - target).clamp_min(0) if one_sided else norms - target
+    return (excess ** 2).mean()
 
 
 def perturb(real: Tensor, c: float = 0.5, generator: torch.Generator | None = None) -> Tensor:

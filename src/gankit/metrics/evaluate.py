@@ -24,7 +24,7 @@ from .prdc import prdc
 
 IMAGE_METRICS = ("fid", "kid", "cs", "prdc", "dmwgan")
 TOY_METRICS = ("modes", "lines")
-ALL = IMAGE_METRICS + TOY_METRICS
+ALL = IMAGE_METRICS + TOY_METRICS + ("domains",)
 METRICS_JSON = "metrics.json"
 
 
@@ -32,11 +32,15 @@ def applicable(data_name: str, kind: str) -> tuple[str, ...]:
     """The metrics that can score runs on this dataset."""
     if kind == "points":
         return ("modes",) if data_name in ("ring", "grid") else ("lines",) if data_name == "lines" else ()
+    if data_name == "digits+fashion":
+        return ("prdc", "domains")
     return IMAGE_METRICS if data_name in BUNDLED else ("prdc",)
 
 
 def choose(data_name: str, kind: str, wanted: list[str] | None) -> tuple[str, ...]:
     ok = applicable(data_name, kind)
+    if wanted is not None and len(wanted) == 0:
+        return ()   # none on generated samples: only the model's own scores (e.g. ssgan's test error)
     if not wanted:
         if not ok:
             raise GankitError(f"No metric applies to {data_name!r} runs yet. Metrics: " + ", ".join(ALL) + ".")
@@ -45,9 +49,11 @@ def choose(data_name: str, kind: str, wanted: list[str] | None) -> tuple[str, ..
         if m not in ALL:
             raise GankitError(f"Unknown metric {m!r}. Metrics: fid, kid, cs (classifier score), prdc "
                               "(precision, recall, density, coverage), dmwgan (inter-/intra-mode variation, "
-                              "sample quality), modes (ring/grid toys), lines (lines toy).")
+                              "sample quality), modes (ring/grid toys), lines (lines toy), domains "
+                              "(digits+fashion: share of digits, garments and in-between samples).")
         if m not in ok:
-            needs = {"prdc": "image data", "modes": "ring/grid data", "lines": "lines data"}
+            needs = {"prdc": "image data", "modes": "ring/grid data", "lines": "lines data",
+                     "domains": "the digits+fashion mixture"}
             why = (f"it is for {needs[m]}" if m in needs else
                    "it needs a bundled classifier, which exists for " + ", ".join(BUNDLED))
             raise GankitError(f"Metric {m!r} does not apply to {data_name!r}: {why}. "
@@ -62,7 +68,7 @@ class Scorer:
     def __init__(self, data, data_name: str, metrics: list[str] | None = None, n: int = 10_000):
         self.data, self.n = data, n
         self.metrics = choose(data_name, data.kind, metrics)
-        if data.kind == "points":
+        if data.kind == "points" or not self.metrics:
             self.extractor = None
             return
         self.extractor = ClassifierFeatures(data_name, device="cpu") if data_name in BUNDLED else None
@@ -71,6 +77,8 @@ class Scorer:
 
     def __call__(self, samples: torch.Tensor) -> dict[str, float]:
         samples = samples.cpu()
+        if not self.metrics:
+            return {}
         if self.data.kind == "points":
             info = self.data.info
             if "lines" in self.metrics:
@@ -79,7 +87,12 @@ class Scorer:
             return toy_mode_metrics(samples[:2500], info["centers"], float(info["std"]), weights=info.get("weights"))
         out: dict[str, float] = {}
         if self.extractor is None:
-            return prdc(self.real_f, samples.flatten(1)) if "prdc" in self.metrics else out
+            if "domains" in self.metrics:
+                from .domains import DomainClassifier
+
+                self._domains = getattr(self, "_domains", None) or DomainClassifier()
+                out.update(self._domains.shares(samples))
+            return {**out, **prdc(self.real_f, samples.flatten(1))} if "prdc" in self.metrics else out
         fake_f, fake_p = self.extractor.features_and_probs(samples)
         if "fid" in self.metrics:
             out["fid"] = fid(self.real_f, fake_f)

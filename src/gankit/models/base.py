@@ -166,6 +166,11 @@ class Model:
         finally:
             G.train(was_training)
 
+    def figures(self, run_dir, data: Dataset) -> list:
+        """A paper's own pictures, written into the run directory at the end of training (e.g. DMWGAN's
+        rows per generator); returns their paths."""
+        return []
+
     def extra_metrics(self, data: Dataset, extractor=None) -> dict[str, float]:
         """A paper's own scores of this model (e.g. InfoGAN's Q accuracy), added to `gankit eval`."""
         return {}
@@ -182,13 +187,13 @@ class Model:
     def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
         for k, v in self.nets.items():
             v.load_state_dict(state["nets"][k])
+        self.load_extra_state(state.get("extra", {}))   # also for sampling/eval: e.g. ssgan's averaged D
         if weights_only:
             return
         for k, v in self.optimizers.items():
             v.load_state_dict(state["optimizers"][k])
         for k, v in self.schedulers.items():
             v.load_state_dict(state["schedulers"][k])
-        self.load_extra_state(state.get("extra", {}))
 
     def extra_state(self) -> dict:
         """Training state beyond nets and optimizers (e.g. running averages) that resume must restore."""

@@ -30,6 +30,7 @@ class ObjectiveOptions(ModelOptions):
     penalty: Literal["none", "wgan-gp", "dragan"] = opt(
         "none", "gradient penalty on D: at real/fake interpolates (wgan-gp) or perturbed real points (dragan)")
     penalty_weight: float = opt(10.0, "lambda, weight of the gradient penalty")
+    penalty_one_sided: bool = opt(False, "penalise only gradient norms above 1: max(0, |grad| - 1)^2")
     dragan_c: float = opt(0.5, "DRAGAN perturbation scale C in x + C * std(x) * U(0, 1)")
     clip: Optional[float] = opt(None, "clip D's weights to [-clip, clip] after each D update (WGAN)")
     feature_matching: bool = opt(False, "G matches the mean of D's last hidden layer on real and fake (Improved-GAN 3.1)")
@@ -109,7 +110,7 @@ class ObjectiveModel(Model):
         if o.penalty != "none":
             points = (losses.interpolate(batch.x, fake) if o.penalty == "wgan-gp"
                       else losses.perturb(batch.x, o.dragan_c))
-            gp = losses.gradient_penalty(D, points)
+            gp = losses.gradient_penalty(D, points, one_sided=o.penalty_one_sided)
             loss = loss + o.penalty_weight * gp
             logs["gp"] = gp.detach()
         loss = loss + self._history_term("D")

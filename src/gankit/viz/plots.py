@@ -6,7 +6,9 @@ from pathlib import Path
 
 def plot_losses(rows: list[dict], out: str | Path) -> Path | None:
     """One panel per logged quantity against the step; `rows` as in losses.jsonl."""
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("step", "time")]
+    # prior_i (DMWGAN's prior masses) get their own picture (viz.generators.plot_prior).
+    keys = [k for k in dict.fromkeys(k for r in rows for k in r)
+            if k not in ("step", "time") and not k.startswith("prior_")]
     if not rows or not keys:
         return None
     import matplotlib
