@@ -1,0 +1,110 @@
+"""DMWGAN / DMWGAN-PL against a single-generator WGAN-GP of similar size and equal budget.
+
+    python benchmarks/dmwgan.py lines [--balanced] [--seeds 0] [--steps N]
+    python benchmarks/dmwgan.py mnist [--seeds 0 1 2] [--steps N]
+    python benchmarks/dmwgan.py digits-fashion [--seeds 0] [--steps N]
+
+lines: recipes <model>-lines-unbalanced (first segment 70% of the mass; --balanced: <model>-lines); scores
+10,000 samples: off-manifold share, total variation of the per-segment mass, and for the multi-generator
+models the prior mass of the generators serving the heavy segment and the number of generators above 1%.
+mnist: <model>-mnist (wgan-gp-dmwgan-mnist for the baseline): FID, inter-mode JSD, sample quality on 10,000
+samples (gankit eval). digits-fashion: share of digits / garments / in-between samples, and per generator
+its prior mass and split. Pictures go to docs/dmwgan/, results to benchmarks/results/dmwgan-<task>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+import gankit
+from gankit.metrics.evaluate import evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = {
+    "lines": {"dmwgan-pl": "dmwgan-pl-lines-unbalanced", "wgan-gp": "wgan-gp-lines-unbalanced",
+              "dmwgan": "dmwgan-lines-unbalanced"},
+    "lines-balanced": {"dmwgan-pl": "dmwgan-pl-lines", "wgan-gp": "wgan-gp-lines", "dmwgan": "dmwgan-lines"},
+    "mnist": {"wgan-gp": "wgan-gp-dmwgan-mnist", "dmwgan-pl": "dmwgan-pl-mnist"},
+    "digits-fashion": {"wgan-gp": "wgan-gp-digits-fashion", "dmwgan-pl": "dmwgan-pl-digits-fashion"},
+}
+KEEP = {"lines": ("off_manifold", "mass_tv", "heavy_segment_mass", "generators_above_1pct", "prior_entropy"),
+        "mnist": ("fid", "inter_mode_jsd", "sample_quality", "precision", "recall", "generators_above_1pct"),
+        "digits-fashion": ("digits", "fashion", "in_between", "gens_digits_mass", "gens_fashion_mass",
+                           "gens_in_between_mass", "generators_above_1pct")}
+
+
+def per_generator_table(run_dir: Path) -> list[dict]:
+    """digits+fashion: each generator's prior mass and the split of 500 of its samples."""
+    from gankit.metrics.domains import DomainClassifier
+
+    run = gankit.load_run(run_dir, device="cpu")
+    dc = DomainClassifier()
+    probs = run.model.prior_probs().cpu().tolist()
+    rows = []
+    for i, x in enumerate(run.model.per_generator(500, torch.Generator().manual_seed(0))):
+        rows.append({"generator": i, "prior": round(probs[i], 4), **{k: round(v, 3) for k, v in dc.shares(x).items()}})
+    return rows
+
+
+def run_one(task: str, name: str, recipe: str, seed: int, out: Path, overrides: list[str]) -> dict:
+    run_dir = out / f"{recipe}-s{seed}"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    t0 = time.perf_counter()
+    res = gankit.train(recipe, ["train.progress=false", f"train.seed={seed}", *overrides], run_dir=run_dir)
+    wall = time.perf_counter() - t0
+    metrics = None if task.startswith("lines") else (["fid", "prdc", "dmwgan"] if task == "mnist" else ["domains"])
+    m = evaluate(run_dir, metrics, n=10_000, device="cpu")["metrics"]
+    keep = KEEP["lines" if task.startswith("lines") else task]
+    row = {"model": name, "recipe": recipe, "seed": seed, "steps": res.step, "train_seconds": round(res.elapsed, 1),
+           "wall_seconds": round(wall, 1), **{k: round(m[k], 4) for k in keep if k in m}}
+    if "segment0_mass" in m:
+        row["segment_mass"] = [round(m[f"segment{j}_mass"], 3) for j in range(4)]
+    if task == "digits-fashion" and name != "wgan-gp":
+        row["per_generator"] = per_generator_table(run_dir)
+    docs = ROOT / "docs" / "dmwgan"
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copy(run_dir / "samples.png", docs / f"{recipe}-s{seed}-samples.png")
+    for pic in ("generators.png", "prior.png"):
+        if (run_dir / pic).exists():
+            shutil.copy(run_dir / pic, docs / f"{recipe}-s{seed}-{pic}")
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("task", choices=["lines", "mnist", "digits-fashion"])
+    ap.add_argument("--balanced", action="store_true", help="lines: the balanced toy")
+    ap.add_argument("--models", nargs="*", default=None, help="subset of: wgan-gp dmwgan dmwgan-pl")
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0])
+    ap.add_argument("--steps", type=int, default=None, help="override train.steps (default: the recipes')")
+    ap.add_argument("--out", default="runs/bench-dmwgan")
+    a = ap.parse_args()
+    task = "lines-balanced" if a.task == "lines" and a.balanced else a.task
+    overrides = [f"train.steps={a.steps}"] if a.steps else []
+    rows = []
+    for seed in a.seeds:
+        for name, recipe in RECIPES[task].items():
+            if a.models and name not in a.models:
+                continue
+            row = run_one(task, name, recipe, seed, Path(a.out), overrides)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    res_dir = ROOT / "benchmarks" / "results"
+    res_dir.mkdir(parents=True, exist_ok=True)
+    suffix = "-".join(a.models) if a.models else "all"
+    (res_dir / f"dmwgan-{task}-{suffix}.json").write_text(json.dumps(rows, indent=1))
+    keys = [k for k in rows[0] if k not in ("recipe", "per_generator", "segment_mass")]
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r.get(k, "-")) for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()
