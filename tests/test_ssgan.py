@@ -233,3 +233,27 @@ def test_dataset_without_labels():
 
     with pytest.raises(ConfigError, match="'ring' has no class labels"):
         build_model(cfg.model, load_dataset(cfg.data))
+
+
+def test_adam_with_eps_inside_the_sqrt():
+    from gankit.engine.optim import AdamEpsInSqrt
+
+    torch.manual_seed(0)
+    a, b = torch.nn.Parameter(torch.randn(6)), None
+    b = torch.nn.Parameter(a.detach().clone())
+    ours = AdamEpsInSqrt([a], lr=0.01, betas=(0.5, 0.999), eps=0.0)
+    ref = torch.optim.Adam([b], lr=0.01, betas=(0.5, 0.999), eps=0.0)
+    for _ in range(10):            # eps = 0: both are plain Adam
+        g = torch.randn(6)
+        a.grad, b.grad = g.clone(), g.clone()
+        ours.step()
+        ref.step()
+    torch.testing.assert_close(a, b)
+    # Tiny gradients: torch's form takes a full lr step, the Theano form a step shrunk by |g| / sqrt(eps).
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = AdamEpsInSqrt([p], lr=1.0, betas=(0.5, 0.999), eps=1e-8)
+    p.grad = torch.tensor([1e-6])
+    opt.step()
+    assert abs(p.item()) == pytest.approx(1e-6 / math.sqrt(1e-12 + 1e-8), rel=1e-4)
+    m, _ = tiny()
+    assert isinstance(m.optimizers["D"], AdamEpsInSqrt)

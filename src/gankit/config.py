@@ -70,6 +70,7 @@ class OptimConfig:
     alpha: float = opt(0.99, "RMSprop smoothing constant")
     momentum: float = opt(0.0, "SGD/RMSprop momentum")
     eps: float = opt(1e-8, "numerical epsilon of Adam/RMSprop")
+    eps_in_sqrt: bool = opt(False, "Adam: sqrt(v + eps) as the Theano Improved-GAN code, not sqrt(v) + eps")
     weight_decay: float = opt(0.0, "L2 weight decay")
     schedule: Literal["constant", "linear", "cosine", "step"] = opt(
         "constant", "learning-rate schedule over decay_steps optimizer steps")

@@ -11,8 +11,39 @@ from ..config import OptimConfig
 from ..errors import ConfigError
 
 
+class AdamEpsInSqrt(torch.optim.Optimizer):
+    """Adam with the denominator sqrt(v_hat + eps) instead of sqrt(v_hat) + eps: the form of the Theano code
+    of Improved-GAN (openai/improved-gan nn.adam_updates). With eps = 1e-8 the update of a parameter whose
+    gradients are below ~1e-4 shrinks in proportion to them, where torch's Adam still takes full steps."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float], eps: float, weight_decay: float = 0.0):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad if not group["weight_decay"] else p.grad + group["weight_decay"] * p
+                st = self.state[p]
+                if not st:
+                    st["step"] = 0
+                    st["exp_avg"] = torch.zeros_like(p)
+                    st["exp_avg_sq"] = torch.zeros_like(p)
+                st["step"] += 1
+                t = st["step"]
+                st["exp_avg"].lerp_(g, 1 - b1)
+                st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (st["exp_avg_sq"] / (1 - b2 ** t)).add_(group["eps"]).sqrt_()
+                p.addcdiv_(st["exp_avg"], denom, value=-group["lr"] / (1 - b1 ** t))
+
+
 def make_optimizer(cfg: OptimConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
     params = list(params)
+    if cfg.name == "adam" and cfg.eps_in_sqrt:
+        return AdamEpsInSqrt(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=cfg.weight_decay)
     # foreach kernels: one launch for all parameters (faster on CPU and GPU than a loop per tensor).
     if cfg.name == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps,

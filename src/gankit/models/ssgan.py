@@ -8,7 +8,7 @@ last hidden layer (sec. 3.1). Networks and settings follow the authors' released
 - D: MLP 784-1000-500-250-250-250-10, ReLU, weight normalisation with data-dependent initialisation
   (Salimans & Kingma 2016), Gaussian noise of std 0.3 on the input and 0.5 after each hidden layer;
 - G: MLP 100-500-500-784, batch norm + softplus, weight-normalised sigmoid output, U(0, 1) noise;
-- Adam lr 0.003, beta1 0.5, batch 100 labelled + 100 unlabelled (+ 100 generated), 300 epochs;
+- Adam lr 0.003, beta1 0.5 (denominator sqrt(v + 1e-8), the Theano code's form), batch 100 labelled + 100 unlabelled (+ 100 generated), 300 epochs;
 - the test error is measured with a running average of D's parameters (rate 1e-4), without the noise.
 
 `unlabeled_weight: 0` turns the model into the supervised-only baseline: the same classifier on the same
@@ -46,8 +46,11 @@ class SSGANOptions(Options):
     weight_norm_init: int = opt(500, "unlabelled images for the data-dependent init of D's weight norm; 0 = off")
     avg_rate: float = opt(1e-4, "rate of the running average of D's parameters used for the test error; 0 = off")
     fm_reduction: Literal["mean", "sum"] = opt("mean", "feature matching: mean (authors' code) or sum of squares")
-    optim_g: OptimConfig = opt(OptimConfig(lr=3e-3, betas=(0.5, 0.999)), "generator optimizer (code: Adam 3e-3)")
-    optim_d: OptimConfig = opt(OptimConfig(lr=3e-3, betas=(0.5, 0.999)), "discriminator optimizer (code: Adam 3e-3)")
+    # The code's Adam divides by sqrt(v + 1e-8): once D wins, its tiny gradients then take tiny steps.
+    optim_g: OptimConfig = opt(OptimConfig(lr=3e-3, betas=(0.5, 0.999), eps_in_sqrt=True),
+                               "generator optimizer (code: Adam 3e-3, beta1 0.5, eps inside the sqrt)")
+    optim_d: OptimConfig = opt(OptimConfig(lr=3e-3, betas=(0.5, 0.999), eps_in_sqrt=True),
+                               "discriminator optimizer (code: Adam 3e-3, beta1 0.5, eps inside the sqrt)")
 
     n_critic = 1   # one D step and one G step per batch (not an option)
 
