@@ -83,10 +83,12 @@ def main() -> None:
     ap.add_argument("--models", nargs="*", default=None, help="subset of: wgan-gp dmwgan dmwgan-pl")
     ap.add_argument("--seeds", nargs="*", type=int, default=[0])
     ap.add_argument("--steps", type=int, default=None, help="override train.steps (default: the recipes')")
+    ap.add_argument("--threads", type=int, default=None, help="train.threads (1 when another job shares the CPU)")
     ap.add_argument("--out", default="runs/bench-dmwgan")
     a = ap.parse_args()
     task = "lines-balanced" if a.task == "lines" and a.balanced else a.task
     overrides = [f"train.steps={a.steps}"] if a.steps else []
+    overrides += [f"train.threads={a.threads}"] if a.threads else []
     rows = []
     for seed in a.seeds:
         for name, recipe in RECIPES[task].items():
