@@ -84,8 +84,29 @@ def cmd_train(a: argparse.Namespace) -> int:
     if (d / "training.gif").exists():
         print(f"training:    {d / 'training.gif'}")
     print(f"loss curves: {d / 'losses.png'}  (data in losses.csv / losses.jsonl)")
+    for name, what in (("generators.png", "a row (or colour) per generator with its prior mass"),
+                       ("prior.png", "the prior over generators during training")):
+        if (d / name).exists():
+            print(f"{name[:-4] + ':':<12} {d / name}  ({what})")
     print(f"checkpoint:  {d / 'checkpoint.pt'}   tensorboard --logdir {d / 'tb'}")
+    last = _last_evaluation(d)
+    if last:
+        step, scores = last
+        print(f"evaluation at step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
     return 130 if result.status == "interrupted" else 0
+
+
+def _last_evaluation(run_dir) -> tuple[int, dict] | None:
+    """The last train.eval_every scores of a run (e.g. ssgan's test error), from losses.jsonl."""
+    import json
+
+    path = run_dir / "losses.jsonl"
+    if not path.exists():
+        return None
+    rows = [json.loads(line) for line in path.read_text().splitlines() if '"eval_' in line]
+    if not rows:
+        return None
+    return rows[-1]["step"], {k[5:]: v for k, v in rows[-1].items() if k.startswith("eval_")}
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
