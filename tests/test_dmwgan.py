@@ -222,3 +222,15 @@ def test_digits_fashion_mixture_and_domain_shares():
     assert dc.shares(digits)["digits"] > 0.9
     assert dc.shares(garments)["fashion"] > 0.7
     assert dc.shares(0.5 * digits + 0.5 * garments)["in_between"] > 0.5     # blends sit between
+
+
+def test_interpolation_stays_within_one_generator():
+    from gankit.viz.traverse import interpolate_latents
+
+    m = tiny()
+    g = torch.Generator().manual_seed(0)
+    a, b = m.latent(4, g), m.latent(4, g)
+    lat = interpolate_latents(a, b, 5, "linear")
+    assert lat["z"].shape == (20, 4) and lat["c"].shape == (20,)
+    assert torch.equal(lat["c"], a["c"].repeat_interleave(5))
+    assert m.sample(**lat).shape == (20, 2)

@@ -27,6 +27,9 @@ def interpolate_latents(start: dict[str, Tensor], end: dict[str, Tensor], steps:
     t = torch.linspace(0, 1, steps, device=next(iter(start.values())).device)
     out = {}
     for k, a in start.items():
+        if not a.is_floating_point():   # discrete inputs (DMWGAN's generator id): each path stays on the start's
+            out[k] = a[:, None].expand(-1, steps, *a.shape[1:]).reshape(-1, *a.shape[1:])
+            continue
         path = slerp(a, end[k], t) if (mode == "slerp" and k == "z") else lerp(a, end[k], t)
         out[k] = path.reshape(-1, *a.shape[1:])
     return out
