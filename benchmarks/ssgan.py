@@ -19,11 +19,13 @@ from pathlib import Path
 
 import yaml
 
+from gankit.engine.logging import read_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def read_run(run_dir: Path) -> dict:
-    rows = [json.loads(line) for line in (run_dir / "losses.jsonl").read_text().splitlines()]
+    rows = read_rows(run_dir)
     evals = [r for r in rows if "eval_test_error" in r]
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     steps_per_epoch = 60000 // cfg["train"]["batch_size"]

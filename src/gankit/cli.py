@@ -98,12 +98,9 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 def _last_evaluation(run_dir) -> tuple[int, dict] | None:
     """The last train.eval_every scores of a run (e.g. ssgan's test error), from losses.jsonl."""
-    import json
+    from .engine.logging import read_rows
 
-    path = run_dir / "losses.jsonl"
-    if not path.exists():
-        return None
-    rows = [json.loads(line) for line in path.read_text().splitlines() if '"eval_' in line]
+    rows = [r for r in read_rows(run_dir) if any(k.startswith("eval_") for k in r)]
     if not rows:
         return None
     return rows[-1]["step"], {k[5:]: v for k, v in rows[-1].items() if k.startswith("eval_")}

@@ -68,6 +68,11 @@ class Scorer:
     def __init__(self, data, data_name: str, metrics: list[str] | None = None, n: int = 10_000):
         self.data, self.n = data, n
         self.metrics = choose(data_name, data.kind, metrics)
+        self._domains = None
+        if "domains" in self.metrics:
+            from .domains import DomainClassifier
+
+            self._domains = DomainClassifier()
         if data.kind == "points" or not self.metrics:
             self.extractor = None
             return
@@ -87,10 +92,7 @@ class Scorer:
             return toy_mode_metrics(samples[:2500], info["centers"], float(info["std"]), weights=info.get("weights"))
         out: dict[str, float] = {}
         if self.extractor is None:
-            if "domains" in self.metrics:
-                from .domains import DomainClassifier
-
-                self._domains = getattr(self, "_domains", None) or DomainClassifier()
+            if self._domains is not None:
                 out.update(self._domains.shares(samples))
             return {**out, **prdc(self.real_f, samples.flatten(1))} if "prdc" in self.metrics else out
         fake_f, fake_p = self.extractor.features_and_probs(samples)
