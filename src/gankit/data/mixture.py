@@ -9,6 +9,7 @@ from typing import Optional
 import torch
 
 from ..config import opt
+from ..errors import DataError
 from ..registry import register
 from .base import Dataset
 from .fashion import DEFAULT_ROOT, FashionOptions, load_fashion
@@ -28,8 +29,12 @@ class DigitsFashionOptions(LabelledImageOptions):
 def load_digits_fashion(opts: DigitsFashionOptions) -> Dataset:
     """MNIST + Fashion-MNIST, 60k + 60k train / 10k + 10k test, labels 0-19 (10+ = Fashion), shuffled."""
     common = {"classes": opts.classes, "image_size": opts.image_size, "seed": opts.seed}
-    parts = [load_mnist(MnistOptions(name="mnist", path=opts.mnist_path, **common)),
-             load_fashion(FashionOptions(name="fashion-mnist", root=opts.fashion_root, **common))]
+    try:
+        parts = [load_mnist(MnistOptions(name="mnist", path=opts.mnist_path, **common)),
+                 load_fashion(FashionOptions(name="fashion-mnist", root=opts.fashion_root, **common))]
+    except DataError as e:   # the sub-loaders name their own options; here they are mnist_path / fashion_root
+        msg = str(e).replace("data.root", "data.fashion_root").replace("data.path", "data.mnist_path")
+        raise DataError(msg) from None
     g = torch.Generator().manual_seed(opts.seed)
 
     def mix(split: str) -> tuple[torch.Tensor, torch.Tensor]:
