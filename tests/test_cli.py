@@ -47,7 +47,7 @@ def test_list_shows_everything():
 def test_train_info_sample_resume(tmp_path):
     cfg = write_config(tmp_path / "tiny.yaml", steps=10)
     run = tmp_path / "run"
-    p = gankit("train", cfg, "train.steps=6", "--out", run, "--no-progress")
+    p = gankit("train", cfg, "--out", run, "--no-progress", "train.steps=6")   # overrides after options too
     assert "finished: 6 steps" in p.stdout and str(run / "samples.png") in p.stdout
     info = json.loads(gankit("info", run, "--json").stdout)
     assert info["step"] == 6 and info["status"] == "finished"
@@ -74,6 +74,7 @@ def test_train_info_sample_resume(tmp_path):
     (["train", "gan-ring", "model.generator.name=resnet"], ["Unknown net 'resnet'"]),
     (["train", "dcgan-folder", "data.root=/no/such/folder", "train.steps=1"], ["/no/such/folder"]),
     (["train", "--resume", "/no/such/run"], ["does not exist"]),
+    (["train", "gan-ring", "--out", "r", "--bogus", "train.steps=1"], ["unrecognized arguments: --bogus"]),
     (["info", "/no/such/run"], ["does not exist"]),
     (["sample", "/no/such/run"], ["does not exist"]),
     (["list", "--options", "nope"], ["No model, dataset or network named 'nope'"]),

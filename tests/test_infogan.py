@@ -42,7 +42,7 @@ def test_information_loss_is_minimal_when_q_recovers_the_codes(variance, monkeyp
     x = torch.zeros(64, 1, 28, 28)
     logvar = torch.zeros(64, 2) if variance == "learned" else None
 
-    def exact(_x):
+    def exact(_x, _features=None):
         return [lat["c_cat"] * 50.0], lat["c_cont"], logvar
 
     monkeypatch.setattr(m, "q_outputs", exact)
@@ -50,7 +50,7 @@ def test_information_loss_is_minimal_when_q_recovers_the_codes(variance, monkeyp
     assert cat_exact < 1e-6
     assert cont_exact.item() == pytest.approx(2 * 0.5 * torch.log(torch.tensor(2 * torch.pi)).item(), rel=1e-6)
 
-    def wrong(_x):
+    def wrong(_x, _features=None):
         return [lat["c_cat"].roll(1, 1) * 50.0], lat["c_cont"] + 0.3, logvar
 
     monkeypatch.setattr(m, "q_outputs", wrong)
@@ -66,15 +66,43 @@ def moved(before, net):
     return any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
 
 
+def split_d(net):
+    """D's shared body and its adversarial head, as parameter snapshots."""
+    return params(net.body), params(net.head)
+
+
 def test_each_step_updates_only_its_networks():
+    # Authors' code: D's step = adversarial loss + lambda L_I on its fakes -> D's body, D's head, Q's head;
+    # G's step = adversarial + lambda L_I -> G only.
     m, data = tiny()
+    g, (body, head), q = params(m.nets["G"]), split_d(m.nets["D"]), params(m.nets["Q"])
+    out = m.d_step(Batch(data.train[:8]))
+    assert moved(body, m.nets["D"].body) and moved(head, m.nets["D"].head) and moved(q, m.nets["Q"])
+    assert not moved(g, m.nets["G"]) and {"info_cat_d", "info_cont_d"} <= set(out)
+    d, q = params(m.nets["D"]), params(m.nets["Q"])
+    out = m.g_step(Batch(data.train[:8]))
+    assert moved(g, m.nets["G"]) and not moved(d, m.nets["D"]) and not moved(q, m.nets["Q"])
+    assert all(torch.isfinite(v) for v in out.values()) and {"info_cat", "info_cont"} <= set(out)
+
+
+def test_d_head_gets_no_information_gradient():
+    # The information term reaches D's body, never its adversarial head: with the adversarial loss zeroed,
+    # D's step leaves the head where it was and still moves the body.
+    m, data = tiny()
+    m.d_loss = lambda real, fake: ((real.sum() + fake.sum()) * 0.0, {})
+    body, head = split_d(m.nets["D"])
+    m.d_step(Batch(data.train[:8]))
+    assert moved(body, m.nets["D"].body) and not moved(head, m.nets["D"].head)
+
+
+def test_q_head_only_option():
+    m, data = tiny(info_trains_body=False)
     g, d, q = params(m.nets["G"]), params(m.nets["D"]), params(m.nets["Q"])
     m.d_step(Batch(data.train[:8]))
     assert moved(d, m.nets["D"]) and not moved(g, m.nets["G"]) and not moved(q, m.nets["Q"])
     d = params(m.nets["D"])
-    out = m.g_step(Batch(data.train[:8]))
+    m.g_step(Batch(data.train[:8]))
     assert moved(g, m.nets["G"]) and moved(q, m.nets["Q"]) and not moved(d, m.nets["D"])
-    assert all(torch.isfinite(v) for v in out.values()) and {"info_cat", "info_cont"} <= set(out)
 
 
 def test_hungarian_mapping_on_a_permuted_confusion():

@@ -182,7 +182,14 @@ def cmd_info(a: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = _parser().parse_args(argv)
+    parser = _parser()
+    a, extra = parser.parse_known_args(argv)
+    # argparse stops filling `overrides` at the first option, so `train X --out D k=v` leaves k=v over:
+    # dotted overrides may come before or after options.
+    if extra and a.command == "train" and all("=" in e and not e.startswith("-") for e in extra):
+        a.overrides = [*a.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list,
                "info": cmd_info}[a.command]
     try:

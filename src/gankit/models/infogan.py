@@ -4,8 +4,11 @@ mutual information I(c; G(z, c)) (eq. 4-5): min_{G,Q} max_D V(D, G) - lambda L_I
 
 Categorical codes: L_I term = cross-entropy of Q's logits against the sampled category. Continuous codes
 (Uniform(-1, 1)): Gaussian negative log-likelihood with a predicted mean and log-variance (or a fixed unit
-variance). Which loss updates what (sec. 5 of the issue, following the paper): D learns from the adversarial
-loss; G from the adversarial and the information terms; Q's head from the information term.
+variance). Which loss updates what follows the paper and the authors' code (openai/InfoGAN, infogan_trainer.py):
+Q is D's body plus its own head, so the information term, computed on the fakes of D's step, trains Q's head
+and the shared body together with D's adversarial loss (D's adversarial head never sees it); G's step adds
+the same term to G's adversarial loss and moves G only. `info_trains_body: false` keeps the body out of it
+(Q's head alone, trained in G's step on frozen features).
 """
 from __future__ import annotations
 
@@ -35,10 +38,12 @@ class InfoGANOptions(GANOptions):
     info_weight_cat: float = opt(1.0, "lambda of the categorical information term (paper, MNIST: 1)")
     info_weight_cont: float = opt(1.0, "lambda of the continuous information term (paper, MNIST: 1)")
     cont_variance: Literal["learned", "fixed"] = opt("learned", "Q's Gaussian: predicted log-variance or unit")
+    info_trains_body: bool = opt(True, "the information term also trains D's shared body (Q = body + head, as the "
+                                 "authors' code); false: Q's head alone on D's frozen features")
     q_hidden: int = opt(128, "width of Q's hidden layer on D's features (paper: FC 128, BN, lReLU)")
     optim_g: OptimConfig = opt(OptimConfig(lr=1e-3, betas=(0.5, 0.999)), "generator optimizer (paper: 1e-3)")
     optim_d: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "discriminator optimizer (paper: 2e-4)")
-    optim_q: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "Q head optimizer")
+    optim_q: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "Q head optimizer (authors' code: D's)")
 
     def check(self, path: str) -> None:
         super().check(path)
@@ -129,9 +134,9 @@ class InfoGAN(GAN):
         return self.nets["G"](torch.cat([z, c_cat, c_cont], 1))
 
     # ------------------------------------------------------------------ information term
-    def q_outputs(self, x: Tensor) -> tuple[list[Tensor], Tensor, Tensor | None]:
+    def q_outputs(self, x: Tensor, features: Tensor | None = None) -> tuple[list[Tensor], Tensor, Tensor | None]:
         """Q's categorical logits (one tensor per code), continuous means and log-variances."""
-        h = self.nets["Q"](self.nets["D"].features(x))
+        h = self.nets["Q"](self.nets["D"].features(x) if features is None else features)
         logits, i = [], 0
         for k in self.opts.categories:
             logits.append(h[:, i:i + k])
@@ -141,28 +146,51 @@ class InfoGAN(GAN):
         logvar = h[:, i + m:i + 2 * m] if self.opts.cont_variance == "learned" else None
         return logits, mean, logvar
 
-    def info_loss(self, x: Tensor, c_cat: Tensor, c_cont: Tensor) -> tuple[Tensor, Tensor]:
+    def info_loss(self, x: Tensor | None, c_cat: Tensor, c_cont: Tensor,
+                  features: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """-L_I split into (categorical, continuous) parts (Chen et al. 2016, eq. 4-5, up to H(c))."""
-        logits, mean, logvar = self.q_outputs(x)
-        cat_loss = torch.zeros((), device=x.device)
+        logits, mean, logvar = self.q_outputs(x, features)
+        device = logits[0].device if logits else mean.device
+        cat_loss = torch.zeros((), device=device)
         i = 0
         for lg, k in zip(logits, self.opts.categories):
             cat_loss = cat_loss + F.cross_entropy(lg, c_cat[:, i:i + k].argmax(1))
             i += k
-        cont_loss = torch.zeros((), device=x.device)
+        cont_loss = torch.zeros((), device=device)
         if self.opts.n_continuous:
             cont_loss = gaussian_nll(c_cont, mean, logvar).sum(1).mean()
         return cat_loss, cont_loss
 
+    def weighted_info(self, cat_loss: Tensor, cont_loss: Tensor) -> Tensor:
+        """lambda L_I of eq. 6, with a weight per code type."""
+        return self.opts.info_weight_cat * cat_loss + self.opts.info_weight_cont * cont_loss
+
+    @property
+    def d_step_nets(self) -> tuple[str, ...]:
+        return ("D", "Q") if self.opts.info_trains_body else ("D",)
+
+    def d_fake_pass(self, fake: Tensor, latent: dict[str, Tensor]) -> tuple[Tensor, Tensor | float, dict]:
+        if not self.opts.info_trains_body:
+            return super().d_fake_pass(fake, latent)
+        # Authors' code: D's loss includes -lambda L_I on the same fakes, so Q (shared body + head) learns in
+        # D's step; one pass through the body serves both heads.
+        D = self.nets["D"]
+        f = D.features(fake)
+        cat_loss, cont_loss = self.info_loss(None, latent["c_cat"], latent["c_cont"], features=f)
+        return D.head(f), self.weighted_info(cat_loss, cont_loss), {"info_cat_d": cat_loss.detach(),
+                                                                   "info_cont_d": cont_loss.detach()}
+
     def g_step(self, batch: Batch) -> dict[str, Tensor]:
-        o = self.opts
+        D = self.nets["D"]
         lat = self.latent(batch.x.shape[0])
-        with self.frozen("D"):   # D learns only from the adversarial loss; G and Q from L_I
+        trains_q = not self.opts.info_trains_body   # else Q learned in D's step; G's step moves G only
+        with self.frozen(*(("D",) if trains_q else ("D", "Q"))):
             fake = self.generate(**lat)
-            adv = self.g_loss(self.nets["D"](fake))
-            cat_loss, cont_loss = self.info_loss(fake, lat["c_cat"], lat["c_cont"])
-            loss = adv + o.info_weight_cat * cat_loss + o.info_weight_cont * cont_loss
-            self.update_together(("G", "Q"), loss)
+            f = D.features(fake)
+            adv = self.g_loss(D.head(f))
+            cat_loss, cont_loss = self.info_loss(None, lat["c_cat"], lat["c_cont"], features=f)
+            loss = adv + self.weighted_info(cat_loss, cont_loss)
+            self.update_together(("G", "Q") if trains_q else ("G",), loss)
         return {"loss_g": adv.detach(), "info_cat": cat_loss.detach(), "info_cont": cont_loss.detach()}
 
     def extra_metrics(self, data, extractor=None) -> dict[str, float]:

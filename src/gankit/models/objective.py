@@ -101,12 +101,21 @@ class ObjectiveModel(Model):
         self.average_count = 0
 
     # ------------------------------------------------------------------ steps
+    d_step_nets: tuple[str, ...] = ("D",)   # optimizers stepped by D's update (InfoGAN adds Q's head)
+
+    def d_fake_pass(self, fake: Tensor, latent: dict[str, Tensor]) -> tuple[Tensor, Tensor | float, dict]:
+        """D's output on the fakes, plus any extra term of D's loss computed on the same pass (and its logs)."""
+        return self.nets["D"](fake), 0.0, {}
+
     def d_step(self, batch: Batch) -> dict[str, Tensor]:
         o, D = self.opts, self.nets["D"]
         with torch.no_grad():
-            fake = self.generate(**self.latent(batch.x.shape[0]))
-        loss, logs = self.d_loss(D(batch.x), D(fake))
-        logs = {"loss_d": loss.detach(), **logs}
+            lat = self.latent(batch.x.shape[0])
+            fake = self.generate(**lat)
+        fake_out, extra, extra_logs = self.d_fake_pass(fake, lat)
+        loss, logs = self.d_loss(D(batch.x), fake_out)
+        logs = {"loss_d": loss.detach(), **logs, **extra_logs}
+        loss = loss + extra
         if o.penalty != "none":
             points = (losses.interpolate(batch.x, fake) if o.penalty == "wgan-gp"
                       else losses.perturb(batch.x, o.dragan_c))
@@ -114,7 +123,7 @@ class ObjectiveModel(Model):
             loss = loss + o.penalty_weight * gp
             logs["gp"] = gp.detach()
         loss = loss + self._history_term("D")
-        self.update("D", loss)
+        self.update_together(self.d_step_nets, loss)
         if o.clip is not None:
             with torch.no_grad():
                 for p in D.parameters():
