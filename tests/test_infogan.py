@@ -182,3 +182,13 @@ def test_traverse_refuses_models_without_codes(tmp_path, ring_config):
     d = train(ring_config(steps=2), run_dir=tmp_path / "r").run_dir
     with pytest.raises(GankitError, match="categorical latent code"):
         traverse(d)
+
+
+def test_continuous_term_waits_for_its_warm_up():
+    m, data = tiny(info_cont_warmup=3, info_weight_cont=0.5, info_weight_cat=2.0)
+    cat, cont = torch.tensor(1.5), torch.tensor(4.0)
+    assert m.weighted_info(cat, cont).item() == pytest.approx(3.0)      # step 0: categorical only
+    m.train_step(Batch(data.train[:8]), 3)
+    assert m.current_step == 3 and m.weighted_info(cat, cont).item() == pytest.approx(5.0)
+    with pytest.raises(ConfigError, match="info_cont_warmup must be >= 0"):
+        load_config({"model": {"name": "infogan", "info_cont_warmup": -1}, "train": {"steps": 1}})

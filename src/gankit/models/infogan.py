@@ -37,6 +37,7 @@ class InfoGANOptions(GANOptions):
                             "latent codes: each {type: categorical|continuous, size: categories or count}")
     info_weight_cat: float = opt(1.0, "lambda of the categorical information term (paper, MNIST: 1)")
     info_weight_cont: float = opt(1.0, "lambda of the continuous information term (paper, MNIST: 1)")
+    info_cont_warmup: int = opt(0, "steps trained with the categorical term only before the continuous term starts")
     cont_variance: Literal["learned", "fixed"] = opt("learned", "Q's Gaussian: predicted log-variance or unit")
     info_trains_body: bool = opt(True, "the information term also trains D's shared body (Q = body + head, as the "
                                  "authors' code); false: Q's head alone on D's frozen features")
@@ -50,6 +51,8 @@ class InfoGANOptions(GANOptions):
         if self.feature_matching or self.historical_averaging:
             raise ConfigError(f"{path}: feature_matching and historical_averaging are not implemented for "
                               "infogan (its generator step adds the information term); leave them off.")
+        if self.info_cont_warmup < 0:
+            raise ConfigError(f"{path}.info_cont_warmup must be >= 0 steps, got {self.info_cont_warmup}.")
         if not self.codes:
             raise ConfigError(f"{path}.codes is empty: InfoGAN needs at least one code "
                               "(e.g. [{type: categorical, size: 10}]); use the gan model for none.")
@@ -162,8 +165,15 @@ class InfoGAN(GAN):
         return cat_loss, cont_loss
 
     def weighted_info(self, cat_loss: Tensor, cont_loss: Tensor) -> Tensor:
-        """lambda L_I of eq. 6, with a weight per code type."""
-        return self.opts.info_weight_cat * cat_loss + self.opts.info_weight_cont * cont_loss
+        """lambda L_I of eq. 6, with a weight per code type (the continuous one 0 during the warm-up)."""
+        w_cont = self.opts.info_weight_cont if self.current_step >= self.opts.info_cont_warmup else 0.0
+        return self.opts.info_weight_cat * cat_loss + w_cont * cont_loss
+
+    current_step = 0   # the trainer's step, for the warm-up
+
+    def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
+        self.current_step = step
+        return super().train_step(batch, step)
 
     @property
     def d_step_nets(self) -> tuple[str, ...]:
