@@ -108,17 +108,9 @@ def main() -> None:
         dirs = [Path(d) for d in a.runs]
         summarize(dirs, a.name or dirs[0].name)
         return
-    import gankit
+    from common import train_seeds
 
-    dirs = []
-    for seed in a.seeds:
-        run_dir = Path(a.out) / f"{a.recipe}-seed{seed}"
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        extra = [f"train.seed={seed}", "train.progress=false", *a.overrides]
-        extra += [f"train.threads={a.threads}"] if a.threads else []
-        gankit.train(a.recipe, extra, run_dir=run_dir)
-        dirs.append(run_dir)
+    dirs = train_seeds(a.recipe, a.seeds, a.out, a.threads, overrides=a.overrides)
     summarize(dirs, a.recipe)
 
 
