@@ -251,7 +251,7 @@ class SSGAN(Model):
         self._y_lab = data.train_labels[self.labelled].to(self.device)
         self._x_unl = ((data.train + 1) / 2).flatten(1).to(self.device)
         self._all_labels = data.train_labels.to(self.device)
-        self._test = (data.test, data.test_labels.to(self.device))   # classify() takes images in [-1, 1]
+        self._test = (data.test.to(self.device), data.test_labels.to(self.device))   # classify() takes [-1, 1]
         n_in = math.prod(self.sample_shape)
         D = NoisyMLPClassifier(n_in, o.d_hidden, data.n_classes, o.input_noise, o.hidden_noise)
         if o.weight_norm_init:
