@@ -91,6 +91,31 @@ def test_wgan_clips_the_critic_after_each_update():
     assert m.optimizers["D"].__class__.__name__ == "RMSprop" and m.opts.n_critic == 5
 
 
+@pytest.mark.parametrize("n_critic", [5, 3])
+def test_wgan_critic_boost_schedule_matches_the_authors_loop(n_critic):
+    from gankit.models.wgan import boosted_g_step_due
+
+    # martinarjovsky/WassersteinGAN main.py: Diters = 100 if gen_iterations < 25 or gen_iterations % 500 == 0
+    due, g, step = set(), 0, 0
+    while step < 12_000:
+        step += 100 if g < 25 or g % 500 == 0 else n_critic
+        due.add(step - 1)
+        g += 1
+    assert {s for s in range(12_000) if boosted_g_step_due(s, n_critic)} == {s for s in due if s < 12_000}
+    assert boosted_g_step_due(99, n_critic) and not boosted_g_step_due(4, n_critic)
+
+
+def test_wgan_critic_boost_holds_the_generator_back():
+    m, data = model("wgan", critic_boost=True)
+    before = [p.clone() for p in m.nets["G"].parameters()]
+    for step in range(99):
+        assert "loss_g" not in m.train_step(Batch(data.train[:8]), step)
+    assert all(torch.equal(a, b) for a, b in zip(before, m.nets["G"].parameters()))
+    assert "loss_g" in m.train_step(Batch(data.train[:8]), 99)
+    plain, _ = model("wgan")
+    assert "loss_g" in plain.train_step(Batch(data.train[:8]), 4)
+
+
 def test_dragan_perturbation():
     torch.manual_seed(0)
     x = torch.randn(4000, 3)
