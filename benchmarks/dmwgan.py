@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 import gankit
+from common import train_or_stop
 from gankit.metrics.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ def run_one(task: str, name: str, recipe: str, seed: int, out: Path, overrides: 
     if run_dir.exists():
         shutil.rmtree(run_dir)
     t0 = time.perf_counter()
-    res = gankit.train(recipe, ["train.progress=false", f"train.seed={seed}", *overrides], run_dir=run_dir)
+    res = train_or_stop(recipe, ["train.progress=false", f"train.seed={seed}", *overrides], run_dir)
     wall = time.perf_counter() - t0
     metrics = None if task.startswith("lines") else (["fid", "prdc", "dmwgan"] if task == "mnist" else ["domains"])
     m = evaluate(run_dir, metrics, n=10_000, device="cpu")["metrics"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 import gankit
+from common import train_or_stop
 from gankit.metrics.modes import toy_mode_metrics
 
 MODELS = ["gan", "wgan", "wgan-gp", "lsgan", "fgan", "dragan", "ebgan"]
@@ -31,7 +32,7 @@ def run_one(model: str, dataset: str, out: Path, overrides: list[str]) -> dict:
         shutil.rmtree(run_dir)
     t0 = time.perf_counter()
     try:
-        res = gankit.train(f"{model}-{dataset}", ["train.progress=false", *overrides], run_dir=run_dir)
+        res = train_or_stop(f"{model}-{dataset}", ["train.progress=false", *overrides], run_dir)
     except gankit.GankitError as e:       # e.g. a non-finite loss: a result too
         return {"model": model, "dataset": dataset, "status": "failed", "error": str(e).split(".")[0]}
     row = {"model": model, "dataset": dataset, "status": res.status, "steps": res.step,
