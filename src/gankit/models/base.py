@@ -93,11 +93,15 @@ class Model:
 
     # ------------------------------------------------------------------ training
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
-        """One D update on `batch`; one G update after every n_critic-th D update."""
+        """One D update on `batch`, then a G update when `g_step_due(step)`."""
         out = self.d_step(batch)
-        if (step + 1) % self.opts.n_critic == 0:
+        if self.g_step_due(step):
             out.update(self.g_step(batch))
         return out
+
+    def g_step_due(self, step: int) -> bool:
+        """Does D step `step` (0-based) end with a G step? Every n_critic-th, unless a model's schedule differs."""
+        return (step + 1) % self.opts.n_critic == 0
 
     def d_step(self, batch: Batch) -> dict[str, Tensor]:
         raise NotImplementedError

@@ -33,19 +33,16 @@ class WGANOptions(ObjectiveOptions):
 class WGAN(ObjectiveModel):
     Options = WGANOptions
 
-    def train_step(self, batch, step: int) -> dict[str, Tensor]:
-        if not self.opts.critic_boost:
-            return super().train_step(batch, step)
-        out = self.d_step(batch)
-        if boosted_g_step_due(step, self.opts.n_critic):
-            out.update(self.g_step(batch))
-        return out
+    def g_step_due(self, step: int) -> bool:
+        if self.opts.critic_boost:
+            return boosted_g_step_due(step, self.opts.n_critic)
+        return super().g_step_due(step)
 
     @property
     def g_horizon(self) -> int | None:
         if not self.opts.critic_boost or self.horizon is None:
             return super().g_horizon
-        return max(1, sum(boosted_g_step_due(s, self.opts.n_critic) for s in range(self.horizon)))
+        return max(1, sum(self.g_step_due(s) for s in range(self.horizon)))
 
     def d_loss(self, real_out: Tensor, fake_out: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         loss = losses.wasserstein_d_loss(real_out, fake_out)
