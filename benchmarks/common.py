@@ -6,10 +6,13 @@ from pathlib import Path
 
 
 def train_or_stop(recipe: str, overrides: list[str], run_dir: Path, budget: str | None = None):
-    """gankit.train, except that an interrupted run (Ctrl-C, SIGTERM) ends the whole benchmark: the trainer
-    saves the run and returns normally, and the loop must not go on to the next seed or model."""
+    """gankit.train into a fresh `run_dir` (an existing folder is replaced), except that an interrupted run
+    (Ctrl-C, SIGTERM) ends the whole benchmark: the trainer saves the run and returns normally, and the
+    loop must not go on to the next seed or model."""
     import gankit
 
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
     res = gankit.train(recipe, overrides, budget=budget, run_dir=run_dir)
     if res.status == "interrupted":
         raise SystemExit(f"{recipe}: interrupted at step {res.step}, saved in {run_dir} (continue with "
@@ -23,8 +26,6 @@ def train_seeds(recipe: str, seeds: list[int], out: str | Path, threads: int | N
     dirs = []
     for seed in seeds:
         run_dir = Path(out) / f"{recipe}-seed{seed}"
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
         extra = [f"train.seed={seed}", "train.progress=false", *overrides]
         extra += [f"train.threads={threads}"] if threads else []
         train_or_stop(recipe, extra, run_dir, budget)

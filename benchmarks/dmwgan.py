@@ -54,8 +54,6 @@ def per_generator_table(run_dir: Path) -> list[dict]:
 
 def run_one(task: str, name: str, recipe: str, seed: int, out: Path, overrides: list[str]) -> dict:
     run_dir = out / f"{recipe}-s{seed}"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
     res = train_or_stop(recipe, ["train.progress=false", f"train.seed={seed}", *overrides], run_dir)
     wall = time.perf_counter() - t0

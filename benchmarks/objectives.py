@@ -28,8 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_one(model: str, dataset: str, out: Path, overrides: list[str]) -> dict:
     run_dir = out / f"{model}-{dataset}"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
     try:
         res = train_or_stop(f"{model}-{dataset}", ["train.progress=false", *overrides], run_dir)
