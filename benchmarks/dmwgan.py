@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import time
 from pathlib import Path
 
@@ -99,12 +100,36 @@ def main() -> None:
     res_dir = ROOT / "benchmarks" / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
     suffix = "-".join(a.models) if a.models else "all"
-    (res_dir / f"dmwgan-{task}-{suffix}.json").write_text(json.dumps(rows, indent=1))
-    keys = [k for k in rows[0] if k not in ("recipe", "per_generator", "segment_mass")]
+    path = res_dir / f"dmwgan-{task}-{suffix}.json"
+    rows = merge_rows(json.loads(path.read_text()) if path.exists() else [], rows)
+    path.write_text(json.dumps(rows, indent=1))
+    print_table(rows)
+
+
+def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """Earlier seeds' rows stay in the results file; a rerun of the same (model, seed, steps) replaces its row."""
+    key = lambda r: (r["model"], r["seed"], r["steps"])   # noqa: E731
+    fresh = {key(r) for r in new}
+    return [r for r in old if key(r) not in fresh] + new
+
+
+def print_table(rows: list[dict]) -> None:
+    """Markdown table of every row, then each (model, steps)'s mean over its seeds."""
+    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("recipe", "per_generator", "segment_mass")]
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
     for r in rows:
         print("| " + " | ".join(str(r.get(k, "-")) for k in keys) + " |")
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], r["steps"]), []).append(r)
+    for (model, steps), rs in groups.items():
+        cells = []
+        for k in keys:
+            vals = [r[k] for r in rs if isinstance(r.get(k), (int, float))]
+            cells.append(model if k == "model" else "mean" if k == "seed" else str(steps) if k == "steps"
+                         else f"{statistics.mean(vals):.4g}" if vals else "-")
+        print(f"| **{cells[0]}, {len(rs)} seeds** | " + " | ".join(cells[1:]) + " |")
 
 
 if __name__ == "__main__":
