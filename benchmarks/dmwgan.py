@@ -124,12 +124,12 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         groups.setdefault((r["model"], r["steps"]), []).append(r)
     for (model, steps), rs in groups.items():
+        labels = {"model": f"**{model}, {len(rs)} seeds**", "seed": "mean", "steps": str(steps)}
         cells = []
         for k in keys:
             vals = [r[k] for r in rs if isinstance(r.get(k), (int, float))]
-            cells.append(model if k == "model" else "mean" if k == "seed" else str(steps) if k == "steps"
-                         else f"{statistics.mean(vals):.4g}" if vals else "-")
-        print(f"| **{cells[0]}, {len(rs)} seeds** | " + " | ".join(cells[1:]) + " |")
+            cells.append(labels[k] if k in labels else f"{statistics.mean(vals):.4g}" if vals else "-")
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
