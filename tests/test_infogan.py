@@ -192,3 +192,42 @@ def test_continuous_term_waits_for_its_warm_up():
     assert m.current_step == 3 and m.weighted_info(cat, cont).item() == pytest.approx(5.0)
     with pytest.raises(ConfigError, match="info_cont_warmup must be >= 0"):
         load_config({"model": {"name": "infogan", "info_cont_warmup": -1}, "train": {"steps": 1}})
+
+
+def test_categorical_input_scale_reaches_g_only():
+    m, _ = tiny(cat_input_scale=4.0)
+    seen = []
+    m.nets["G"].register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    lat = m.latent(6)
+    m.generate(**lat)
+    g_in = seen[0]
+    assert torch.equal(g_in[:, 62:72], 4.0 * lat["c_cat"]) and torch.equal(g_in[:, :62], lat["z"])
+    assert torch.equal(lat["c_cat"].sum(1), torch.ones(6))          # the codes Q predicts are unscaled
+    with pytest.raises(ConfigError, match="cat_input_scale must be > 0"):
+        load_config({"model": {"name": "infogan", "cat_input_scale": 0}, "train": {"steps": 1}})
+
+
+def test_random_affine_identity_and_jitter():
+    from gankit.models.infogan import random_affine
+
+    x = torch.rand(5, 1, 28, 28, requires_grad=True)
+    assert torch.allclose(random_affine(x, 0.0, 0.0, 0.0), x, atol=1e-5)      # no jitter: the same images
+    torch.manual_seed(0)
+    y = random_affine(x, 15.0, 0.1, 0.1)
+    assert y.shape == x.shape and not torch.allclose(y, x, atol=1e-2)
+    y.sum().backward()                                                           # G learns through it
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_augmented_term_trains_g_and_q_and_is_logged():
+    m, data = tiny(info_augment=1.0, cont_variance="fixed")
+    before = {n: [p.detach().clone() for p in m.nets[n].parameters()] for n in ("G", "D", "Q")}
+    logs = m.train_step(Batch(data.train[:8]), 0)
+    assert {"info_aug_d", "info_aug"} <= set(logs) and all(torch.isfinite(v) for v in logs.values())
+    for n in ("G", "D", "Q"):
+        assert any(not torch.equal(a, b) for a, b in zip(before[n], m.nets[n].parameters())), n
+    for bad, needle in [({"info_augment": -1}, "info_augment must be >= 0"),
+                        ({"augment_scale": 1.5}, "augment_scale must be < 1"),
+                        ({"info_augment": 1, "codes": [{"type": "continuous", "size": 2}]}, "needs a categorical")]:
+        with pytest.raises(ConfigError, match=needle):
+            load_config({"model": {"name": "infogan", **bad}, "train": {"steps": 1}})

@@ -41,6 +41,14 @@ class InfoGANOptions(GANOptions):
     cont_variance: Literal["learned", "fixed"] = opt("learned", "Q's Gaussian: predicted log-variance or unit")
     info_trains_body: bool = opt(True, "the information term also trains D's shared body (Q = body + head, as the "
                                  "authors' code); false: Q's head alone on D's frozen features")
+    cat_input_scale: float = opt(1.0, "factor on the one-hot codes where they enter G (1: the paper); larger gives the "
+                                 "categorical code more of G's input next to the 62 noise variables")
+    info_augment: float = opt(0.0, "weight of a second categorical term on randomly rotated/scaled/shifted fakes "
+                              "(0: off, the paper). Beyond the paper, after Elastic-InfoGAN (Ojha et al. 2020): "
+                              "the code must survive small affine changes, so it cannot mean slant or position")
+    augment_rotation: float = opt(15.0, "largest rotation of info_augment, degrees")
+    augment_scale: float = opt(0.1, "largest relative zoom of info_augment (0.1: 0.9x to 1.1x)")
+    augment_shift: float = opt(0.1, "largest shift of info_augment, as a fraction of the image side")
     q_hidden: int = opt(128, "width of Q's hidden layer on D's features (paper: FC 128, BN, lReLU)")
     optim_g: OptimConfig = opt(OptimConfig(lr=1e-3, betas=(0.5, 0.999)), "generator optimizer (paper: 1e-3)")
     optim_d: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "discriminator optimizer (paper: 2e-4)")
@@ -51,6 +59,16 @@ class InfoGANOptions(GANOptions):
         if self.feature_matching or self.historical_averaging:
             raise ConfigError(f"{path}: feature_matching and historical_averaging are not implemented for "
                               "infogan (its generator step adds the information term); leave them off.")
+        for name in ("info_augment", "augment_rotation", "augment_scale", "augment_shift"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"{path}.{name} must be >= 0, got {getattr(self, name)}.")
+        if self.augment_scale >= 1:
+            raise ConfigError(f"{path}.augment_scale must be < 1 (a zoom factor 1 +- augment_scale), "
+                              f"got {self.augment_scale}.")
+        if self.info_augment and not self.categories:
+            raise ConfigError(f"{path}.info_augment needs a categorical code (it is a categorical term).")
+        if not self.cat_input_scale > 0:
+            raise ConfigError(f"{path}.cat_input_scale must be > 0, got {self.cat_input_scale}.")
         if self.info_cont_warmup < 0:
             raise ConfigError(f"{path}.info_cont_warmup must be >= 0 steps, got {self.info_cont_warmup}.")
         if not self.codes:
@@ -134,7 +152,7 @@ class InfoGAN(GAN):
         return lat
 
     def generate(self, z: Tensor, c_cat: Tensor, c_cont: Tensor) -> Tensor:
-        return self.nets["G"](torch.cat([z, c_cat, c_cont], 1))
+        return self.nets["G"](torch.cat([z, self.opts.cat_input_scale * c_cat, c_cont], 1))
 
     # ------------------------------------------------------------------ information term
     def q_outputs(self, x: Tensor, features: Tensor | None = None) -> tuple[list[Tensor], Tensor, Tensor | None]:
@@ -154,11 +172,7 @@ class InfoGAN(GAN):
         """-L_I split into (categorical, continuous) parts (Chen et al. 2016, eq. 4-5, up to H(c))."""
         logits, mean, logvar = self.q_outputs(x, features)
         device = logits[0].device if logits else mean.device
-        cat_loss = torch.zeros((), device=device)
-        i = 0
-        for lg, k in zip(logits, self.opts.categories):
-            cat_loss = cat_loss + F.cross_entropy(lg, c_cat[:, i:i + k].argmax(1))
-            i += k
+        cat_loss = categorical_nll(logits, c_cat, self.opts.categories) if logits else torch.zeros((), device=device)
         cont_loss = torch.zeros((), device=device)
         if self.opts.n_continuous:
             cont_loss = gaussian_nll(c_cont, mean, logvar).sum(1).mean()
@@ -168,6 +182,12 @@ class InfoGAN(GAN):
         """lambda L_I of eq. 6, with a weight per code type (the continuous one 0 during the warm-up)."""
         w_cont = self.opts.info_weight_cont if self.current_step >= self.opts.info_cont_warmup else 0.0
         return self.opts.info_weight_cat * cat_loss + w_cont * cont_loss
+
+    def augmented_cat_loss(self, fake: Tensor, c_cat: Tensor) -> Tensor:
+        """Categorical part of -L_I on affinely jittered fakes (the info_augment term; beyond the paper)."""
+        o = self.opts
+        moved = random_affine(fake, o.augment_rotation, o.augment_scale, o.augment_shift)
+        return categorical_nll(self.q_outputs(moved)[0], c_cat, o.categories)
 
     current_step = 0   # the trainer's step, for the warm-up
 
@@ -187,8 +207,12 @@ class InfoGAN(GAN):
         D = self.nets["D"]
         f = D.features(fake)
         cat_loss, cont_loss = self.info_loss(None, latent["c_cat"], latent["c_cont"], features=f)
-        return D.head(f), self.weighted_info(cat_loss, cont_loss), {"info_cat_d": cat_loss.detach(),
-                                                                   "info_cont_d": cont_loss.detach()}
+        extra, logs = self.weighted_info(cat_loss, cont_loss), {"info_cat_d": cat_loss.detach(),
+                                                                "info_cont_d": cont_loss.detach()}
+        if self.opts.info_augment:
+            aug = self.augmented_cat_loss(fake, latent["c_cat"])
+            extra, logs["info_aug_d"] = extra + self.opts.info_augment * aug, aug.detach()
+        return D.head(f), extra, logs
 
     def g_step(self, batch: Batch) -> dict[str, Tensor]:
         D = self.nets["D"]
@@ -200,13 +224,40 @@ class InfoGAN(GAN):
             adv = self.g_loss(D.head(f))
             cat_loss, cont_loss = self.info_loss(None, lat["c_cat"], lat["c_cont"], features=f)
             loss = adv + self.weighted_info(cat_loss, cont_loss)
+            logs = {"loss_g": adv.detach(), "info_cat": cat_loss.detach(), "info_cont": cont_loss.detach()}
+            if self.opts.info_augment:
+                aug = self.augmented_cat_loss(fake, lat["c_cat"])
+                loss, logs["info_aug"] = loss + self.opts.info_augment * aug, aug.detach()
             self.update_together(("G", "Q") if trains_q else ("G",), loss)
-        return {"loss_g": adv.detach(), "info_cat": cat_loss.detach(), "info_cont": cont_loss.detach()}
+        return logs
 
     def extra_metrics(self, data, extractor=None) -> dict[str, float]:
         from ..metrics.infogan import infogan_metrics
 
         return infogan_metrics(self, data, extractor)
+
+
+def categorical_nll(logits: list[Tensor], c_cat: Tensor, categories: list[int]) -> Tensor:
+    """Sum over categorical codes of the cross-entropy of Q's logits against the one-hot codes drawn."""
+    loss, i = logits[0].new_zeros(()), 0
+    for lg, k in zip(logits, categories):
+        loss = loss + F.cross_entropy(lg, c_cat[:, i:i + k].argmax(1))
+        i += k
+    return loss
+
+
+def random_affine(x: Tensor, rotation: float, scale: float, shift: float) -> Tensor:
+    """Each image rotated by up to +-`rotation` degrees, zoomed by 1 +- `scale` and shifted by up to `shift` of
+    its side, uniformly at random; border pixels fill the uncovered area. Differentiable in x."""
+    n = x.shape[0]
+    u = lambda: torch.rand(n, device=x.device) * 2 - 1   # noqa: E731
+    angle = u() * math.radians(rotation)
+    zoom = 1 + u() * scale
+    tx, ty = 2 * shift * u(), 2 * shift * u()            # affine_grid's coordinates span [-1, 1]
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1).to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
 def gaussian_nll(x: Tensor, mean: Tensor, logvar: Tensor | None) -> Tensor:
