@@ -67,13 +67,18 @@ def summarize(run_dirs: list[Path], name: str, target: float = 0.95) -> None:
     from gankit.run import traverse
 
     runs = [read_run(d) for d in run_dirs]
-    print("| seed | steps | train s | Q accuracy | code purity | classifier score | digit made by each code value (share) |")
-    print("|---|---|---|---|---|---|---|")
+    # Q accuracy moves by a few points between evaluations, so the table also shows the last three at
+    # multiples of 1000 steps (runs evaluated every 500 or every 1000 share that grid).
+    print("| seed | steps | train s | Q accuracy | last three at k*1000 steps | code purity | classifier score | "
+          "digit made by each code value (share) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in runs:
         tops = " ".join(f"{c}({s:.2f})" for c, s in r["code_top_class"])
         cs = f"{r['classifier_score']:.2f}" if r["classifier_score"] is not None else "-"
         pur = f"{r['code_purity']:.3f}" if r["code_purity"] is not None else "-"
-        print(f"| {r['seed']} | {r['steps']} | {r['train_seconds']:.0f} | {r['q_accuracy']:.4f} | {pur} | {cs} | {tops} |")
+        last = " / ".join(f"{a:.3f}" for _, a, _ in [c for c in r["curve"] if c[0] % 1000 == 0][-3:])
+        print(f"| {r['seed']} | {r['steps']} | {r['train_seconds']:.0f} | {r['q_accuracy']:.4f} | {last} | {pur} | {cs} "
+              f"| {tops} |")
     accs = [r["q_accuracy"] for r in runs]
     spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
     hits = sum(a >= target for a in accs)
