@@ -231,3 +231,11 @@ def test_augmented_term_trains_g_and_q_and_is_logged():
                         ({"info_augment": 1, "codes": [{"type": "continuous", "size": 2}]}, "needs a categorical")]:
         with pytest.raises(ConfigError, match=needle):
             load_config({"model": {"name": "infogan", **bad}, "train": {"steps": 1}})
+
+
+def test_augment_refuses_point_data():
+    data = Dataset("pts", "points", torch.rand(32, 2))
+    cfg = load_config({"model": {"name": "infogan", "info_augment": 1.0, "generator": {"name": "mlp", "hidden": [8]},
+                                 "discriminator": {"name": "mlp", "hidden": [8]}}, "train": {"steps": 1}})
+    with pytest.raises(ConfigError, match="info_augment rotates and shifts images"):
+        build_model(cfg.model, data)

@@ -103,8 +103,12 @@ class InfoGAN(GAN):
         return self.opts.z_dim + sum(self.opts.categories) + self.opts.n_continuous
 
     def build(self, data) -> None:
+        o = self.opts
+        if o.info_augment and data.kind != "image":
+            raise ConfigError(f"model.info_augment rotates and shifts images; dataset {data.name!r} holds "
+                              f"{data.kind}, so set model.info_augment=0.")
         super().build(data)
-        o, D = self.opts, self.nets["D"]
+        D = self.nets["D"]
         out = sum(o.categories) + o.n_continuous * (2 if o.cont_variance == "learned" else 1)
         # Chen et al. 2016, appendix C.1: Q = FC 128 - BN - lReLU - FC output, on D's shared body.
         self.nets["Q"] = nn.Sequential(nn.Linear(D.feature_dim, o.q_hidden), nn.BatchNorm1d(o.q_hidden),
