@@ -76,7 +76,7 @@ def summarize(run_dirs: list[Path], name: str, target: float = 0.95) -> None:
         tops = " ".join(f"{c}({s:.2f})" for c, s in r["code_top_class"])
         cs = f"{r['classifier_score']:.2f}" if r["classifier_score"] is not None else "-"
         pur = f"{r['code_purity']:.3f}" if r["code_purity"] is not None else "-"
-        last = " / ".join(f"{a:.3f}" for _, a, _ in [c for c in r["curve"] if c[0] % 1000 == 0][-3:])
+        last = " / ".join([f"{a:.3f}" for step, a, _ in r["curve"] if step % 1000 == 0][-3:])
         print(f"| {r['seed']} | {r['steps']} | {r['train_seconds']:.0f} | {r['q_accuracy']:.4f} | {last} | {pur} | {cs} "
               f"| {tops} |")
     accs = [r["q_accuracy"] for r in runs]
