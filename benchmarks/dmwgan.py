@@ -3,6 +3,7 @@
     python benchmarks/dmwgan.py lines [--balanced] [--seeds 0] [--steps N]
     python benchmarks/dmwgan.py mnist [--seeds 0 1 2] [--steps N]
     python benchmarks/dmwgan.py digits-fashion [--seeds 0] [--steps N]
+    python benchmarks/dmwgan.py mnist --seeds 0 1 2 --out DIR --score-only   (score runs made elsewhere)
 
 lines: recipes <model>-lines-unbalanced (first segment 70% of the mass; --balanced: <model>-lines); scores
 10,000 samples: off-manifold share, total variation of the per-segment mass, and for the multi-generator
@@ -56,23 +57,36 @@ def per_generator_table(run_dir: Path) -> list[dict]:
 def run_one(task: str, name: str, recipe: str, seed: int, out: Path, overrides: list[str]) -> dict:
     run_dir = out / f"{recipe}-s{seed}"
     t0 = time.perf_counter()
-    res = train_or_stop(recipe, ["train.progress=false", f"train.seed={seed}", *overrides], run_dir)
-    wall = time.perf_counter() - t0
+    train_or_stop(recipe, ["train.progress=false", f"train.seed={seed}", *overrides], run_dir)
+    return score(task, name, recipe, seed, run_dir, wall=time.perf_counter() - t0)
+
+
+def score(task: str, name: str, recipe: str, seed: int, run_dir: Path, wall: float | None = None) -> dict:
+    """Scores a finished run on 10,000 samples and copies its pictures to docs/dmwgan/. `wall` is this
+    session's wall time; train_seconds is the run's training time over all its sessions (status.json)."""
+    status = json.loads((run_dir / "status.json").read_text())
+    if status["status"] != "finished":
+        raise SystemExit(f"{run_dir}: status {status['status']!r} at step {status['step']}; finish it first.")
     metrics = None if task.startswith("lines") else (["fid", "prdc", "dmwgan"] if task == "mnist" else ["domains"])
     m = evaluate(run_dir, metrics, n=10_000, device="cpu")["metrics"]
     keep = KEEP["lines" if task.startswith("lines") else task]
-    row = {"model": name, "recipe": recipe, "seed": seed, "steps": res.step, "train_seconds": round(res.elapsed, 1),
-           "wall_seconds": round(wall, 1), **{k: round(m[k], 4) for k in keep if k in m}}
+    row = {"model": name, "recipe": recipe, "seed": seed, "steps": status["step"],
+           "train_seconds": round(status["elapsed"], 1), "wall_seconds": None if wall is None else round(wall, 1),
+           **{k: round(m[k], 4) for k in keep if k in m}}
+    branch = run_dir / "branch.json"
+    if branch.exists():   # continued from another run's checkpoint, maybe with changed settings
+        row["branched"] = json.loads(branch.read_text())
     if "segment0_mass" in m:
         row["segment_mass"] = [round(m[f"segment{j}_mass"], 3) for j in range(4)]
     if task == "digits-fashion" and name != "wgan-gp":
         row["per_generator"] = per_generator_table(run_dir)
     docs = ROOT / "docs" / "dmwgan"
     docs.mkdir(parents=True, exist_ok=True)
-    shutil.copy(run_dir / "samples.png", docs / f"{recipe}-s{seed}-samples.png")
+    tag = f"{recipe}-s{seed}" + (f"-{status['step'] // 1000}k" if branch.exists() else "")
+    shutil.copy(run_dir / "samples.png", docs / f"{tag}-samples.png")
     for pic in ("generators.png", "prior.png"):
         if (run_dir / pic).exists():
-            shutil.copy(run_dir / pic, docs / f"{recipe}-s{seed}-{pic}")
+            shutil.copy(run_dir / pic, docs / f"{tag}-{pic}")
     return row
 
 
@@ -85,6 +99,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="override train.steps (default: the recipes')")
     ap.add_argument("--threads", type=int, default=None, help="train.threads (1 when another job shares the CPU)")
     ap.add_argument("--out", default="runs/bench-dmwgan")
+    ap.add_argument("--score-only", action="store_true",
+                    help="train nothing: score the finished runs OUT/<recipe>-s<seed> (e.g. made by gankit train --branch)")
     a = ap.parse_args()
     task = "lines-balanced" if a.task == "lines" and a.balanced else a.task
     overrides = [f"train.steps={a.steps}"] if a.steps else []
@@ -94,7 +110,10 @@ def main() -> None:
         for name, recipe in RECIPES[task].items():
             if a.models and name not in a.models:
                 continue
-            row = run_one(task, name, recipe, seed, Path(a.out), overrides)
+            if a.score_only:
+                row = score(task, name, recipe, seed, Path(a.out) / f"{recipe}-s{seed}")
+            else:
+                row = run_one(task, name, recipe, seed, Path(a.out), overrides)
             print(json.dumps(row), flush=True)
             rows.append(row)
     res_dir = ROOT / "benchmarks" / "results"
@@ -115,7 +134,7 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
 
 def print_table(rows: list[dict]) -> None:
     """Markdown table of every row, then each (model, steps)'s mean over its seeds."""
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("recipe", "per_generator", "segment_mass")]
+    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("recipe", "per_generator", "segment_mass", "branched")]
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
     for r in rows:

@@ -5,8 +5,8 @@ import torch
 
 from gankit.config import load_config
 from gankit.engine.checkpoint import load_checkpoint
-from gankit.engine.trainer import Trainer, resume, train
-from gankit.errors import NonFiniteLossError, RunError
+from gankit.engine.trainer import Trainer, branch, resume, train
+from gankit.errors import ConfigError, NonFiniteLossError, RunError
 from gankit.models.gan import GAN
 from gankit.run import info, load_run, sample
 
@@ -63,6 +63,52 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, ring_config, model, e
     assert torch.equal(state_a["rng"]["torch"], state_b["rng"]["torch"])
     rows = [json.loads(line)["step"] for line in (tmp_path / "split" / "losses.jsonl").read_text().splitlines()]
     assert rows == [3, 6, 9, 12]
+
+
+def test_branch_without_changes_matches_resume_and_leaves_the_source_alone(tmp_path, ring_config):
+    cfg = ring_config(steps=6, checkpoint_every=3, log_every=3, sample_every=6)
+    train(cfg, run_dir=tmp_path / "ref")
+    train(cfg, run_dir=tmp_path / "src")
+    before, src_params = params(tmp_path / "src")
+    res = branch(tmp_path / "src", tmp_path / "new", ["train.steps=12"])
+    resume(tmp_path / "ref", ["train.steps=12"])
+    assert res.step == 12 and res.run_dir == tmp_path / "new"
+    _, a = params(tmp_path / "ref")
+    _, b = params(tmp_path / "new")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    after, src_after = params(tmp_path / "src")                  # the source run is untouched
+    assert after["step"] == 6 and all(torch.equal(src_params[k], src_after[k]) for k in src_params)
+    rows = [json.loads(line)["step"] for line in (tmp_path / "new" / "losses.jsonl").read_text().splitlines()]
+    assert rows == [3, 6, 9, 12]                                  # the history comes along
+    note = json.loads((tmp_path / "new" / "branch.json").read_text())
+    assert note == {"from": str(tmp_path / "src"), "step": 6, "changes": ["train.steps=12"]}
+
+
+def test_branch_changes_a_model_option_from_the_checkpoint_on(tmp_path, ring_config):
+    cfg = ring_config(steps=4, checkpoint_every=2)
+    cfg["model"].update(name="dmwgan", prior="learned", n_generators=3, n_critic=1)
+    train(cfg, run_dir=tmp_path / "src")
+    res = branch(tmp_path / "src", tmp_path / "new", ["model.entropy_weight=0", "train.steps=8"])
+    assert res.step == 8
+    assert load_checkpoint(tmp_path / "new")["config"]["model"]["entropy_weight"] == 0
+    assert load_checkpoint(tmp_path / "src")["config"]["model"]["entropy_weight"] == 1000
+    assert load_run(tmp_path / "new").model.prior_updates == 8    # the counters carry on
+
+
+def test_branch_refuses_what_cannot_continue(tmp_path, ring_config):
+    cfg = ring_config(steps=2)
+    cfg["model"].update(name="dmwgan", n_generators=3, n_critic=1)
+    train(cfg, run_dir=tmp_path / "src")
+    with pytest.raises(ConfigError, match="'data.n_train'.*Only model.\\* and train.\\*"):
+        branch(tmp_path / "src", tmp_path / "a", ["data.n_train=50"])
+    with pytest.raises(ConfigError, match="model.n_generators=4.*no longer fit"):
+        branch(tmp_path / "src", tmp_path / "b", ["model.n_generators=4"])
+    assert not (tmp_path / "b").exists()                          # no half-made run left behind
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "keep.txt").write_text("x")
+    with pytest.raises(RunError, match="not empty"):
+        branch(tmp_path / "src", tmp_path / "c", ["train.steps=4"])
+    assert (tmp_path / "c" / "keep.txt").read_text() == "x"
 
 
 def test_resume_drops_log_rows_after_the_checkpoint(tmp_path, ring_config):

@@ -5,10 +5,10 @@
     images = gankit.sample(result.run_dir, n=16)
 """
 from .config import Config, load_config
-from .engine.trainer import RunResult, Trainer, resume, train
+from .engine.trainer import RunResult, Trainer, branch, resume, train
 from .errors import GankitError
 from .run import Run, info, interpolate, load_run, sample, traverse
 
 __version__ = "0.1.0"
-__all__ = ["Config", "load_config", "train", "resume", "Trainer", "RunResult", "load_run", "sample", "info",
+__all__ = ["Config", "load_config", "train", "resume", "branch", "Trainer", "RunResult", "load_run", "sample", "info",
            "Run", "GankitError", "interpolate", "traverse"]

@@ -16,9 +16,11 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model from a recipe or YAML file",
                        description="Train from CONFIG (a recipe name from `gankit list` or a YAML path), "
                                    "with dotted overrides such as train.steps=2000 model.n_critic=3.")
-    t.add_argument("config", nargs="?", help="recipe name or YAML file (omit with --resume)")
+    t.add_argument("config", nargs="?", help="recipe name or YAML file (omit with --resume or --branch)")
     t.add_argument("overrides", nargs="*", help="key=value overrides, e.g. train.batch_size=128")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its checkpoint")
+    t.add_argument("--branch", metavar="RUN_DIR",
+                   help="continue a copy of RUN_DIR's checkpoint in --out with changed model.*/train.* options")
     t.add_argument("--budget", help="wall-time budget, e.g. 90s, 10m, 1h30m (train.budget)")
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], help="train.device")
     t.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/RECIPE-TIMESTAMP)")
@@ -61,10 +63,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from .engine.trainer import resume, train
+    from .engine.trainer import branch, resume, train
 
     progress = False if a.no_progress else None
-    if a.resume:
+    if a.resume and a.branch:
+        raise GankitError("Give --resume RUN_DIR (continue in place) or --branch RUN_DIR --out NEW_DIR, not both.")
+    if a.branch:
+        if not a.out:
+            raise GankitError("--branch RUN_DIR needs --out NEW_DIR, the new run's folder.")
+        overrides = ([a.config] if a.config else []) + a.overrides
+        if a.device:
+            overrides.append(f"train.device={a.device}")
+        result = branch(a.branch, a.out, overrides, budget=a.budget, progress=progress)
+    elif a.resume:
         overrides = ([a.config] if a.config else []) + a.overrides
         if a.device:
             overrides.append(f"train.device={a.device}")

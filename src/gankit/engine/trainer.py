@@ -302,3 +302,36 @@ def resume(run_dir: str | Path, overrides: list[str] | tuple = (), *, budget: st
                               "with the saved model and data settings. Only train.* options may change.")
     cfg = load_config(state["config"], extra)
     return Trainer(cfg, run_dir=run_dir, state=state).fit(progress)
+
+
+def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tuple = (), *,
+           budget: str | None = None, progress: bool | None = None) -> RunResult:
+    """Continue a copy of RUN_DIR's checkpoint in NEW_DIR with changed model.* or train.* settings (e.g. a
+    schedule that only matters later in training), leaving RUN_DIR as it is. The new run's branch.json
+    records where it came from and what changed, since its config alone no longer says how it was made."""
+    import shutil
+
+    run_dir, new_dir = Path(run_dir), Path(new_dir)
+    state = load_checkpoint(run_dir)
+    if new_dir.exists() and any(new_dir.iterdir()):
+        raise RunError(f"{str(new_dir)!r} is not empty; a branch needs a new run directory.")
+    extra = list(overrides) + ([f"train.budget={budget}"] if budget is not None else [])
+    for item in extra:
+        if not item.startswith(("train.", "model.")):
+            raise ConfigError(f"Cannot change {item.split('=')[0]!r} in a branch: the checkpoint's batch "
+                              "stream belongs to its dataset. Only model.* and train.* options may change.")
+    cfg = load_config(state["config"], extra)
+    shutil.copytree(run_dir, new_dir, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("checkpoint.pt", "checkpoint.pt.tmp"))
+    state["config"] = to_dict(cfg)
+    (new_dir / "branch.json").write_text(json.dumps(
+        {"from": str(run_dir), "step": int(state["step"]), "changes": extra}, indent=1))
+    try:
+        trainer = Trainer(cfg, run_dir=new_dir, state=state)
+    except RuntimeError as e:   # load_state_dict: a change of network shape
+        shutil.rmtree(new_dir)
+        first = str(e).strip().splitlines()[0]
+        raise ConfigError(f"Cannot branch {str(run_dir)!r} with {' '.join(extra)}: the saved weights no "
+                          f"longer fit the networks ({first}). Only changes that keep every network's "
+                          "shape can continue from a checkpoint.") from None
+    return trainer.fit(progress)
