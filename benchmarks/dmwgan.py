@@ -54,6 +54,29 @@ def per_generator_table(run_dir: Path) -> list[dict]:
     return rows
 
 
+def mnist_generator_table(run_dir: Path) -> dict:
+    """MNIST: each generator's prior mass, its two most frequent classes and confident share (500 samples,
+    the bundled classifier), and the prior-weighted class mixture against the training labels."""
+    from gankit.metrics.classifier import load_classifier
+
+    run = gankit.load_run(run_dir, device="cpu")
+    clf = load_classifier("mnist").eval()
+    probs = run.model.prior_probs().cpu()
+    mixture, rows = torch.zeros(10), []
+    with torch.no_grad():
+        for i, x in enumerate(run.model.per_generator(500, torch.Generator().manual_seed(0))):
+            p = torch.softmax(clf(x), 1)
+            hist = torch.bincount(p.argmax(1), minlength=10).float() / len(x)
+            mixture += probs[i] * hist
+            top = hist.argsort(descending=True)[:2].tolist()
+            rows.append({"generator": i, "prior": round(float(probs[i]), 4),
+                         "top": [[c, round(float(hist[c]), 2)] for c in top],
+                         "confident": round(float((p.max(1).values >= 0.9).float().mean()), 3)})
+    real = torch.bincount(run.data.train_labels, minlength=10).float()
+    return {"per_generator": rows, "class_mixture": [round(v, 4) for v in mixture.tolist()],
+            "class_real": [round(v, 4) for v in (real / real.sum()).tolist()]}
+
+
 def run_one(task: str, name: str, recipe: str, seed: int, out: Path, overrides: list[str]) -> dict:
     run_dir = out / f"{recipe}-s{seed}"
     t0 = time.perf_counter()
@@ -80,6 +103,8 @@ def score(task: str, name: str, recipe: str, seed: int, run_dir: Path, wall: flo
         row["segment_mass"] = [round(m[f"segment{j}_mass"], 3) for j in range(4)]
     if task == "digits-fashion" and name != "wgan-gp":
         row["per_generator"] = per_generator_table(run_dir)
+    if task == "mnist" and name != "wgan-gp":
+        row.update(mnist_generator_table(run_dir))
     docs = ROOT / "docs" / "dmwgan"
     docs.mkdir(parents=True, exist_ok=True)
     tag = f"{recipe}-s{seed}" + (f"-{status['step'] // 1000}k" if branch.exists() else "")
@@ -134,7 +159,8 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
 
 def print_table(rows: list[dict]) -> None:
     """Markdown table of every row, then each (model, steps)'s mean over its seeds."""
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("recipe", "per_generator", "segment_mass", "branched")]
+    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("recipe", "per_generator", "segment_mass", "branched",
+                                                                         "class_mixture", "class_real")]
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
     for r in rows:
