@@ -81,7 +81,10 @@ def test_branch_without_changes_matches_resume_and_leaves_the_source_alone(tmp_p
     rows = [json.loads(line)["step"] for line in (tmp_path / "new" / "losses.jsonl").read_text().splitlines()]
     assert rows == [3, 6, 9, 12]                                  # the history comes along
     note = json.loads((tmp_path / "new" / "branch.json").read_text())
-    assert note == {"from": str(tmp_path / "src"), "step": 6, "changes": ["train.steps=12"]}
+    assert note == [{"from": str(tmp_path / "src"), "step": 6, "changes": ["train.steps=12"]}]
+    branch(tmp_path / "new", tmp_path / "newer", ["train.steps=14"])   # a branch of a branch keeps the chain
+    chain = json.loads((tmp_path / "newer" / "branch.json").read_text())
+    assert [c["step"] for c in chain] == [6, 12] and chain[1]["from"] == str(tmp_path / "new")
 
 
 def test_branch_changes_a_model_option_from_the_checkpoint_on(tmp_path, ring_config):
@@ -104,6 +107,11 @@ def test_branch_refuses_what_cannot_continue(tmp_path, ring_config):
     with pytest.raises(ConfigError, match="model.n_generators=4.*no longer fit"):
         branch(tmp_path / "src", tmp_path / "b", ["model.n_generators=4"])
     assert not (tmp_path / "b").exists()                          # no half-made run left behind
+    with pytest.raises(ConfigError, match="'model.optim_g.lr'.*optimizer state"):
+        branch(tmp_path / "src", tmp_path / "b", ["model.optim_g.lr=0.1"])
+    with pytest.raises(ConfigError, match="entropy_decay"):       # options are checked as for a new run
+        branch(tmp_path / "src", tmp_path / "b", ["model.entropy_decay=2"])
+    assert not (tmp_path / "b").exists()
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "keep.txt").write_text("x")
     with pytest.raises(RunError, match="not empty"):

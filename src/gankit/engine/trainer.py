@@ -308,7 +308,8 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
            budget: str | None = None, progress: bool | None = None) -> RunResult:
     """Continue a copy of RUN_DIR's checkpoint in NEW_DIR with changed model.* or train.* settings (e.g. a
     schedule that only matters later in training), leaving RUN_DIR as it is. The new run's branch.json
-    records where it came from and what changed, since its config alone no longer says how it was made."""
+    lists where it came from and what changed (after the source's own list, for a branch of a branch),
+    since its config alone no longer says how it was made."""
     import shutil
 
     run_dir, new_dir = Path(run_dir), Path(new_dir)
@@ -317,15 +318,20 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
         raise RunError(f"{str(new_dir)!r} is not empty; a branch needs a new run directory.")
     extra = list(overrides) + ([f"train.budget={budget}"] if budget is not None else [])
     for item in extra:
-        if not item.startswith(("train.", "model.")):
-            raise ConfigError(f"Cannot change {item.split('=')[0]!r} in a branch: the checkpoint's batch "
-                              "stream belongs to its dataset. Only model.* and train.* options may change.")
+        key = item.split("=")[0]
+        if not key.startswith(("train.", "model.")):
+            raise ConfigError(f"Cannot change {key!r} in a branch: the checkpoint's batch stream belongs to "
+                              "its dataset. Only model.* and train.* options may change.")
+        if key.startswith("model.optim_"):   # torch restores lr, betas etc. from the saved optimizer state
+            raise ConfigError(f"Cannot change {key!r} in a branch: the saved optimizer state would override "
+                              "it. Start a new run to change an optimizer's settings.")
     cfg = load_config(state["config"], extra)
+    history = json.loads((run_dir / "branch.json").read_text()) if (run_dir / "branch.json").exists() else []
     shutil.copytree(run_dir, new_dir, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("checkpoint.pt", "checkpoint.pt.tmp"))
     state["config"] = to_dict(cfg)
     (new_dir / "branch.json").write_text(json.dumps(
-        {"from": str(run_dir), "step": int(state["step"]), "changes": extra}, indent=1))
+        history + [{"from": str(run_dir), "step": int(state["step"]), "changes": extra}], indent=1))
     try:
         trainer = Trainer(cfg, run_dir=new_dir, state=state)
     except RuntimeError as e:   # load_state_dict: a change of network shape
@@ -334,4 +340,7 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
         raise ConfigError(f"Cannot branch {str(run_dir)!r} with {' '.join(extra)}: the saved weights no "
                           f"longer fit the networks ({first}). Only changes that keep every network's "
                           "shape can continue from a checkpoint.") from None
+    except BaseException:       # any other refusal (a build-time check): no half-made run is left
+        shutil.rmtree(new_dir)
+        raise
     return trainer.fit(progress)
