@@ -327,6 +327,7 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
                               "it. Start a new run to change an optimizer's settings.")
     cfg = load_config(state["config"], extra)
     history = json.loads((run_dir / "branch.json").read_text()) if (run_dir / "branch.json").exists() else []
+    history = [history] if isinstance(history, dict) else history   # the first format: one record
     shutil.copytree(run_dir, new_dir, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("checkpoint.pt", "checkpoint.pt.tmp"))
     state["config"] = to_dict(cfg)
