@@ -85,6 +85,9 @@ def test_branch_without_changes_matches_resume_and_leaves_the_source_alone(tmp_p
     branch(tmp_path / "new", tmp_path / "newer", ["train.steps=14"])   # a branch of a branch keeps the chain
     chain = json.loads((tmp_path / "newer" / "branch.json").read_text())
     assert [c["step"] for c in chain] == [6, 12] and chain[1]["from"] == str(tmp_path / "new")
+    (tmp_path / "newer" / "branch.json").write_text(json.dumps(chain[0]))   # the first format: one record
+    branch(tmp_path / "newer", tmp_path / "newest", ["train.steps=16"])
+    assert [c["step"] for c in json.loads((tmp_path / "newest" / "branch.json").read_text())] == [6, 14]
 
 
 def test_branch_changes_a_model_option_from_the_checkpoint_on(tmp_path, ring_config):
