@@ -159,8 +159,8 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
 
 def print_table(rows: list[dict]) -> None:
     """Markdown table of every row, then each (model, steps)'s mean over its seeds."""
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in ("recipe", "per_generator", "segment_mass", "branched",
-                                                                         "class_mixture", "class_real")]
+    nested = {k for r in rows for k, v in r.items() if isinstance(v, (list, dict))}   # tables of their own
+    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k != "recipe" and k not in nested]
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
     for r in rows:

@@ -68,17 +68,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     progress = False if a.no_progress else None
     if a.resume and a.branch:
         raise GankitError("Give --resume RUN_DIR (continue in place) or --branch RUN_DIR --out NEW_DIR, not both.")
+    if a.resume or a.branch:   # no CONFIG then: the first positional argument is an override
+        overrides = ([a.config] if a.config else []) + a.overrides
+        if a.device:
+            overrides.append(f"train.device={a.device}")
     if a.branch:
         if not a.out:
             raise GankitError("--branch RUN_DIR needs --out NEW_DIR, the new run's folder.")
-        overrides = ([a.config] if a.config else []) + a.overrides
-        if a.device:
-            overrides.append(f"train.device={a.device}")
         result = branch(a.branch, a.out, overrides, budget=a.budget, progress=progress)
     elif a.resume:
-        overrides = ([a.config] if a.config else []) + a.overrides
-        if a.device:
-            overrides.append(f"train.device={a.device}")
         result = resume(a.resume, overrides, budget=a.budget, progress=progress)
     else:
         if not a.config:

@@ -295,13 +295,20 @@ def resume(run_dir: str | Path, overrides: list[str] | tuple = (), *, budget: st
            progress: bool | None = None) -> RunResult:
     """Continue a run from its checkpoint. Only train.* settings may change (e.g. a longer budget)."""
     state = load_checkpoint(run_dir)
-    extra = list(overrides) + ([f"train.budget={budget}"] if budget is not None else [])
-    for item in extra:
-        if not item.startswith("train."):
-            raise ConfigError(f"Cannot change {item.split('=')[0]!r} when resuming: the checkpoint was made "
-                              "with the saved model and data settings. Only train.* options may change.")
+    extra = _continuation_overrides(overrides, budget, ("train.",), "when resuming: the checkpoint was made "
+                                    "with the saved model and data settings. Only train.* options may change.")
     cfg = load_config(state["config"], extra)
     return Trainer(cfg, run_dir=run_dir, state=state).fit(progress)
+
+
+def _continuation_overrides(overrides, budget: str | None, allowed: tuple[str, ...], why: str) -> list[str]:
+    """The overrides of a run that continues a checkpoint (budget as train.budget), refusing any option
+    outside `allowed` with "Cannot change KEY " + why."""
+    extra = list(overrides) + ([f"train.budget={budget}"] if budget is not None else [])
+    for item in extra:
+        if not item.startswith(allowed):
+            raise ConfigError(f"Cannot change {item.split('=')[0]!r} {why}")
+    return extra
 
 
 def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tuple = (), *,
@@ -316,21 +323,17 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
     state = load_checkpoint(run_dir)
     if new_dir.exists() and any(new_dir.iterdir()):
         raise RunError(f"{str(new_dir)!r} is not empty; a branch needs a new run directory.")
-    extra = list(overrides) + ([f"train.budget={budget}"] if budget is not None else [])
+    extra = _continuation_overrides(overrides, budget, ("train.", "model."), "in a branch: the checkpoint's "
+                                    "batch stream belongs to its dataset. Only model.* and train.* options may change.")
     for item in extra:
-        key = item.split("=")[0]
-        if not key.startswith(("train.", "model.")):
-            raise ConfigError(f"Cannot change {key!r} in a branch: the checkpoint's batch stream belongs to "
-                              "its dataset. Only model.* and train.* options may change.")
-        if key.startswith("model.optim_"):   # torch restores lr, betas etc. from the saved optimizer state
-            raise ConfigError(f"Cannot change {key!r} in a branch: the saved optimizer state would override "
-                              "it. Start a new run to change an optimizer's settings.")
+        if item.startswith("model.optim_"):   # torch restores lr, betas etc. from the saved optimizer state
+            raise ConfigError(f"Cannot change {item.split('=')[0]!r} in a branch: the saved optimizer state "
+                              "would override it. Start a new run to change an optimizer's settings.")
     cfg = load_config(state["config"], extra)
     history = json.loads((run_dir / "branch.json").read_text()) if (run_dir / "branch.json").exists() else []
     history = [history] if isinstance(history, dict) else history   # the first format: one record
     shutil.copytree(run_dir, new_dir, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("checkpoint.pt", "checkpoint.pt.tmp"))
-    state["config"] = to_dict(cfg)
     (new_dir / "branch.json").write_text(json.dumps(
         history + [{"from": str(run_dir), "step": int(state["step"]), "changes": extra}], indent=1))
     try:
