@@ -56,25 +56,79 @@ def per_generator_table(run_dir: Path) -> list[dict]:
 
 def mnist_generator_table(run_dir: Path) -> dict:
     """MNIST: each generator's prior mass, its two most frequent classes and confident share (500 samples,
-    the bundled classifier), and the prior-weighted class mixture against the training labels."""
+    the bundled classifier), and the prior-weighted class mixture against the training labels.
+
+    It also splits DMWGAN-PL's inter-mode JSD into its two sources: the JSD of the class mixture under the
+    learned prior, under a uniform prior, and under the best prior for these generators (fitted here to the
+    real class histogram), and how closely the learned prior follows its target, the mean of Q(c | x) on
+    real images (sec. 3.3). A learned prior close to Q's mean with a best-prior JSD near 0 means the prior
+    does its job and the gap lies in generators that still make several classes each. `q_credit_by_class`
+    checks Q itself: for each real class, the generator Q credits most on real images of that class, with
+    that generator's share of the generated images of that class."""
     from gankit.metrics.classifier import load_classifier
+    from gankit.metrics.manifold import js_divergence
 
     run = gankit.load_run(run_dir, device="cpu")
     clf = load_classifier("mnist").eval()
     probs = run.model.prior_probs().cpu()
-    mixture, rows = torch.zeros(10), []
+    hists, rows = [], []
     with torch.no_grad():
         for i, x in enumerate(run.model.per_generator(500, torch.Generator().manual_seed(0))):
             p = torch.softmax(clf(x), 1)
             hist = torch.bincount(p.argmax(1), minlength=10).float() / len(x)
-            mixture += probs[i] * hist
+            hists.append(hist)
             top = hist.argsort(descending=True)[:2].tolist()
             rows.append({"generator": i, "prior": round(float(probs[i]), 4),
                          "top": [[c, round(float(hist[c]), 2)] for c in top],
                          "confident": round(float((p.max(1).values >= 0.9).float().mean()), 3)})
+    H = torch.stack(hists)
     real = torch.bincount(run.data.train_labels, minlength=10).float()
+    real /= real.sum()
+    mixture = probs @ H
+    q, labels = q_on_real(run)
+    made = probs[:, None] * H                       # generator x class: share of all samples
+    made = made / made.sum(0, keepdim=True).clamp_min(1e-12)
+    credit = []                                     # per real class: the generator Q credits most, and
+    for c in range(10):                             # that generator's share of the generated class c
+        q_c = q[labels == c].mean(0)
+        g = int(q_c.argmax())
+        credit.append({"class": c, "q_top": g, "q_credit": round(float(q_c[g]), 3),
+                       "made_share": round(float(made[g, c]), 3)})
     return {"per_generator": rows, "class_mixture": [round(v, 4) for v in mixture.tolist()],
-            "class_real": [round(v, 4) for v in (real / real.sum()).tolist()]}
+            "class_real": [round(v, 4) for v in real.tolist()],
+            "jsd_learned_prior": round(js_divergence(mixture, real), 5),
+            "jsd_uniform_prior": round(js_divergence(H.mean(0), real), 5),
+            "jsd_best_prior": round(js_divergence(best_prior(H, real) @ H, real), 5),
+            "prior_vs_q_real_max_gap": round(float((probs - q.mean(0)).abs().max()), 4),
+            "q_credit_by_class": credit}
+
+
+def q_on_real(run, n: int = 12_800, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Q(c | x) for n training images (n x k) and their labels, with Q's batch norm on batches of `batch` real
+    images as in the prior's update during training (a copy of Q, so the run's running statistics stay)."""
+    import copy
+    import torch.nn.functional as F
+
+    D, Q = run.model.nets["D"].eval(), copy.deepcopy(run.model.nets["Q"]).train()
+    x = run.data.train[:n]
+    with torch.no_grad():
+        q = torch.cat([F.softmax(Q(D.features(x[j:j + batch])), 1) for j in range(0, len(x), batch)])
+    return q, run.data.train_labels[:n]
+
+
+def best_prior(H: torch.Tensor, target: torch.Tensor, steps: int = 3000) -> torch.Tensor:
+    """The prior w on the simplex (softmax of logits, Adam) that brings the mixture w @ H (H: generators x
+    classes) closest to `target` in JSD: the lowest JSD these generators can reach by reweighting alone."""
+    zeta = torch.zeros(H.shape[0], requires_grad=True)
+    opt = torch.optim.Adam([zeta], lr=0.05)
+    for _ in range(steps):
+        mix = torch.softmax(zeta, 0) @ H
+        m = (mix + target) / 2
+        loss = (torch.xlogy(mix, mix) - torch.xlogy(mix, m)).sum() + (torch.xlogy(target, target) - torch.xlogy(target, m)).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return torch.softmax(zeta.detach(), 0)
 
 
 def run_one(task: str, name: str, recipe: str, seed: int, out: Path, overrides: list[str]) -> dict:
