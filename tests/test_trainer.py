@@ -101,6 +101,22 @@ def test_branch_changes_a_model_option_from_the_checkpoint_on(tmp_path, ring_con
     assert load_run(tmp_path / "new").model.prior_updates == 8    # the counters carry on
 
 
+def test_a_branch_stopped_before_its_first_checkpoint_can_be_resumed(tmp_path, ring_config, monkeypatch):
+    cfg = ring_config(steps=4, checkpoint_every=2)
+    cfg["model"].update(name="dmwgan", prior="learned", n_generators=3, n_critic=1)
+    train(cfg, run_dir=tmp_path / "src")
+
+    def killed(self, progress=None):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Trainer, "fit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        branch(tmp_path / "src", tmp_path / "new", ["model.entropy_weight=0", "train.steps=8"])
+    state = load_checkpoint(tmp_path / "new")                     # saved before the first step
+    assert state["step"] == 4 and state["config"]["model"]["entropy_weight"] == 0
+    monkeypatch.undo()
+    assert resume(tmp_path / "new").step == 8                    # the branch's settings carry on
+
+
 def test_branch_refuses_what_cannot_continue(tmp_path, ring_config):
     cfg = ring_config(steps=2)
     cfg["model"].update(name="dmwgan", n_generators=3, n_critic=1)

@@ -347,4 +347,5 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
     except BaseException:       # any other refusal (a build-time check): no half-made run is left
         shutil.rmtree(new_dir)
         raise
+    trainer.save()   # the branch's own checkpoint: a branch killed before its first save can be resumed
     return trainer.fit(progress)
