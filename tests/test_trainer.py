@@ -193,6 +193,24 @@ def test_resume_without_checkpoint(tmp_path):
         resume(tmp_path / "nope")
 
 
+def test_a_damaged_checkpoint_or_an_outdated_stored_config_is_named(tmp_path, ring_config):
+    d = tmp_path / "run"
+    train(ring_config(steps=2), run_dir=d)
+    state = torch.load(d / "checkpoint.pt", weights_only=True)
+    state["config"]["model"]["removed_option"] = 1           # as if written by a version with that option
+    torch.save(state, d / "checkpoint.pt")
+    for call in (lambda: resume(d, ["train.steps=4"]), lambda: branch(d, tmp_path / "b", ["train.steps=4"]),
+                 lambda: load_run(d)):
+        with pytest.raises(ConfigError, match="checkpoint in .*older version.*'removed_option'"):
+            call()
+    assert not (tmp_path / "b").exists()
+    raw = (d / "checkpoint.pt").read_bytes()
+    (d / "checkpoint.pt").write_bytes(raw[: len(raw) // 2])  # a torn file
+    with pytest.raises(RunError, match="Cannot read checkpoint .*damaged or not a gankit checkpoint") as e:
+        resume(d)
+    assert "\n" not in str(e.value)
+
+
 def test_resume_rejects_model_changes(tmp_path, ring_config):
     train(ring_config(steps=5), run_dir=tmp_path / "run")
     with pytest.raises(Exception, match="Only train"):

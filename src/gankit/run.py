@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import Config, load_config
+from .config import Config
 from .data import load_dataset
 from .data.base import Dataset
-from .engine.checkpoint import load_checkpoint
+from .engine.checkpoint import checkpoint_config, load_checkpoint
 from .engine.logging import read_rows
 from .engine.trainer import resolve_device
 from .errors import GankitError
@@ -31,7 +31,7 @@ class Run:
 def load_run(run_dir: str | Path, device: str = "auto") -> Run:
     """Rebuild a run's model from its checkpoint (weights only, eval mode)."""
     state = load_checkpoint(run_dir)
-    cfg = load_config(state["config"])
+    cfg = checkpoint_config(state, run_dir)
     data = load_dataset(cfg.data)
     model = build_model(cfg.model, data, resolve_device(device))
     model.load_state_dict(state["model"], weights_only=True)

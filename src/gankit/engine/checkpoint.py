@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import RunError
+from ..errors import ConfigError, RunError
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -39,6 +39,21 @@ def load_checkpoint(run_dir: str | Path) -> dict:
                        "`gankit train CONFIG` (lower train.checkpoint_every to checkpoint sooner).")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a truncated or foreign file
-        raise RunError(f"Cannot read checkpoint {str(path)!r}: {e}. The file is damaged or not a gankit "
-                       "checkpoint.") from None
+    except Exception as e:  # a truncated or foreign file; torch's own text can run to several lines
+        first = (str(e).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")
+        raise RunError(f"Cannot read checkpoint {str(path)!r} ({type(e).__name__}: {first}). The file is "
+                       "damaged or not a gankit checkpoint.") from None
+
+
+def checkpoint_config(state: dict, run_dir: str | Path, overrides: list[str] | tuple = ()):
+    """The Config a checkpoint was written with, plus `overrides`. A stored config this version no longer
+    accepts (an option renamed or removed since the run was made) is named as the checkpoint's fault, apart
+    from a mistake in the overrides."""
+    from ..config import load_config
+
+    try:
+        cfg = load_config(state["config"])
+    except ConfigError as e:
+        raise ConfigError(f"The checkpoint in {str(run_dir)!r} holds a config this version of gankit does not "
+                          f"accept, probably written by an older version: {e}") from None
+    return load_config(state["config"], list(overrides)) if overrides else cfg

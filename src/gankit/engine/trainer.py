@@ -25,7 +25,7 @@ from ..models import Model, build_model
 from ..viz import make_gif, plot_losses
 from ..viz.grid import save_samples_png
 from .batches import BatchStream
-from .checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_config, checkpoint_path, load_checkpoint, save_checkpoint
 from .logging import RunLog, read_rows
 
 FORMAT = 1   # checkpoint layout version
@@ -297,7 +297,7 @@ def resume(run_dir: str | Path, overrides: list[str] | tuple = (), *, budget: st
     state = load_checkpoint(run_dir)
     extra = _continuation_overrides(overrides, budget, ("train.",), "when resuming: the checkpoint was made "
                                     "with the saved model and data settings. Only train.* options may change.")
-    cfg = load_config(state["config"], extra)
+    cfg = checkpoint_config(state, run_dir, extra)
     return Trainer(cfg, run_dir=run_dir, state=state).fit(progress)
 
 
@@ -329,7 +329,7 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
         if item.startswith("model.optim_"):   # torch restores lr, betas etc. from the saved optimizer state
             raise ConfigError(f"Cannot change {item.split('=')[0]!r} in a branch: the saved optimizer state "
                               "would override it. Start a new run to change an optimizer's settings.")
-    cfg = load_config(state["config"], extra)
+    cfg = checkpoint_config(state, run_dir, extra)
     history = json.loads((run_dir / "branch.json").read_text()) if (run_dir / "branch.json").exists() else []
     history = [history] if isinstance(history, dict) else history   # the first format: one record
     shutil.copytree(run_dir, new_dir, dirs_exist_ok=True,
