@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ..config import Config, load_config
 from ..errors import ConfigError, RunError
 
 CHECKPOINT = "checkpoint.pt"
@@ -45,12 +46,10 @@ def load_checkpoint(run_dir: str | Path) -> dict:
                        "damaged or not a gankit checkpoint.") from None
 
 
-def checkpoint_config(state: dict, run_dir: str | Path, overrides: list[str] | tuple = ()):
+def checkpoint_config(state: dict, run_dir: str | Path, overrides: list[str] | tuple = ()) -> Config:
     """The Config a checkpoint was written with, plus `overrides`. A stored config this version no longer
     accepts (an option renamed or removed since the run was made) is named as the checkpoint's fault, apart
     from a mistake in the overrides."""
-    from ..config import load_config
-
     try:
         cfg = load_config(state["config"])
     except ConfigError as e:
