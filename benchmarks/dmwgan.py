@@ -109,7 +109,7 @@ def q_on_real(run, n: int = 12_800, batch: int = 64) -> tuple[torch.Tensor, torc
     import copy
     import torch.nn.functional as F
 
-    D, Q = run.model.nets["D"].eval(), copy.deepcopy(run.model.nets["Q"]).train()
+    D, Q = run.model.nets["D"], copy.deepcopy(run.model.nets["Q"]).train()   # load_run: D in eval mode
     x = run.data.train[:n]
     with torch.no_grad():
         q = torch.cat([F.softmax(Q(D.features(x[j:j + batch])), 1) for j in range(0, len(x), batch)])
