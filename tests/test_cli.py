@@ -132,5 +132,10 @@ def test_interrupted_run_leaves_a_loadable_checkpoint(tmp_path, sig):
         assert "interrupted" in out and "--resume" in out
         assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
     assert not (run / "checkpoint.pt.tmp").exists() or sig == signal.SIGKILL
+    if sig == signal.SIGKILL:
+        # No handler ran, yet status.json was kept current at each save and `info` sees the process is gone.
+        assert json.loads((run / "status.json").read_text())["step"] > 0
+        shown = gankit("info", run).stdout
+        assert "status:  stopped" in shown and f"step {state['step']}" in shown and "--resume" in shown
     p = gankit("train", "--resume", run, "train.budget=null", f"train.steps={state['step'] + 5}", "--no-progress")
     assert f"finished: {state['step'] + 5} steps" in p.stdout

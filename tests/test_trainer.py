@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -257,3 +260,21 @@ def test_eval_metric_that_does_not_apply_fails_before_training(tmp_path, ring_co
     with pytest.raises(Exception, match="does not apply"):
         train(ring_config(eval_every=5, eval_metrics=["fid"]), run_dir=tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_info_tells_a_live_run_from_a_dead_one(tmp_path, ring_config):
+    """A status of "running" is believed only while its process exists on this host."""
+    import socket
+
+    d = train(ring_config(steps=4), run_dir=tmp_path / "run").run_dir
+    status = json.loads((d / "status.json").read_text())
+    assert status["pid"] == os.getpid() and status["host"] == socket.gethostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    for pid, host, expect in [(os.getpid(), socket.gethostname(), "running"),   # this process: alive
+                              (dead.pid, "another-host", "running"),            # cannot tell: trust the file
+                              (dead.pid, socket.gethostname(), "stopped")]:
+        (d / "status.json").write_text(json.dumps({**status, "status": "running", "pid": pid, "host": host}))
+        i = info(d)
+        assert i["status"] == expect, (pid, host)
+        assert ("--resume" in i["message"]) == (expect == "stopped")

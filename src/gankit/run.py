@@ -133,7 +133,30 @@ def info(run_dir: str | Path) -> dict:
     status_file = Path(run_dir) / "status.json"
     status = json.loads(status_file.read_text()) if status_file.exists() else {}
     rows = read_rows(run_dir)
-    return {"run_dir": str(run_dir), "status": status.get("status", "unknown"), "step": int(state["step"]),
+    step = int(state["step"])
+    state_name, message = status.get("status", "unknown"), status.get("message", "")
+    if state_name == "running" and _process_gone(status):
+        state_name = "stopped"
+        message = (f"the training process (pid {status['pid']}) ended without a word (killed outright?); "
+                   f"the last checkpoint, at step {step}, is kept: resume with `gankit train --resume {run_dir}`")
+    return {"run_dir": str(run_dir), "status": state_name, "step": step,
             "planned_steps": status.get("planned_steps"), "elapsed_s": round(float(state["elapsed"]), 1),
             "last_losses": {k: v for k, v in (rows[-1] if rows else {}).items() if k not in ("step", "time")},
-            "message": status.get("message", ""), "config": state["config"]}
+            "message": message, "config": state["config"]}
+
+
+def _process_gone(status: dict) -> bool:
+    """True only when we can tell: the run was started on this host and its process no longer exists."""
+    import os
+    import socket
+
+    pid, host = status.get("pid"), status.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:   # alive, owned by someone else
+        return False
+    return False
