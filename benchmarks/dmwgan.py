@@ -138,7 +138,8 @@ def run_one(task: str, name: str, recipe: str, seed: int, out: Path, overrides: 
     return score(task, name, recipe, seed, run_dir, wall=time.perf_counter() - t0)
 
 
-def score(task: str, name: str, recipe: str, seed: int, run_dir: Path, wall: float | None = None) -> dict:
+def score(task: str, name: str, recipe: str, seed: int, run_dir: Path, wall: float | None = None,
+          tag: str = "") -> dict:
     """Scores a finished run on 10,000 samples and copies its pictures to docs/dmwgan/. `wall` is this
     session's wall time; train_seconds is the run's training time over all its sessions (status.json)."""
     status = json.loads((run_dir / "status.json").read_text())
@@ -150,6 +151,8 @@ def score(task: str, name: str, recipe: str, seed: int, run_dir: Path, wall: flo
     row = {"model": name, "recipe": recipe, "seed": seed, "steps": status["step"],
            "train_seconds": round(status["elapsed"], 1), "wall_seconds": None if wall is None else round(wall, 1),
            **{k: round(m[k], 4) for k in keep if k in m}}
+    if tag:   # a variant of the recipe (e.g. other settings on --branch): kept apart from the recipe's rows
+        row["variant"] = tag
     branch = run_dir / "branch.json"
     if branch.exists():   # continued from another run's checkpoint, maybe with changed settings
         row["branched"] = json.loads(branch.read_text())
@@ -161,11 +164,12 @@ def score(task: str, name: str, recipe: str, seed: int, run_dir: Path, wall: flo
         row.update(mnist_generator_table(run_dir))
     docs = ROOT / "docs" / "dmwgan"
     docs.mkdir(parents=True, exist_ok=True)
-    tag = f"{recipe}-s{seed}" + (f"-{status['step'] // 1000}k" if branch.exists() else "")
-    shutil.copy(run_dir / "samples.png", docs / f"{tag}-samples.png")
+    stem = f"{recipe}-s{seed}" + (f"-{status['step'] // 1000}k" if branch.exists() else "")
+    stem += f"-{tag}" if tag else ""
+    shutil.copy(run_dir / "samples.png", docs / f"{stem}-samples.png")
     for pic in ("generators.png", "prior.png"):
         if (run_dir / pic).exists():
-            shutil.copy(run_dir / pic, docs / f"{tag}-{pic}")
+            shutil.copy(run_dir / pic, docs / f"{stem}-{pic}")
     return row
 
 
@@ -178,9 +182,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="override train.steps (default: the recipes')")
     ap.add_argument("--threads", type=int, default=None, help="train.threads (1 when another job shares the CPU)")
     ap.add_argument("--out", default="runs/bench-dmwgan")
+    ap.add_argument("--tag", default="", help="--score-only: name of a variant of the recipes; its rows, results "
+                    "file and pictures are kept apart from the recipes' own")
     ap.add_argument("--score-only", action="store_true",
                     help="train nothing: score the finished runs OUT/<recipe>-s<seed> (e.g. made by gankit train --branch)")
     a = ap.parse_args()
+    if a.tag and not a.score_only:
+        ap.error("--tag names a variant of runs made elsewhere: use it with --score-only")
     task = "lines-balanced" if a.task == "lines" and a.balanced else a.task
     overrides = [f"train.steps={a.steps}"] if a.steps else []
     overrides += [f"train.threads={a.threads}"] if a.threads else []
@@ -190,14 +198,14 @@ def main() -> None:
             if a.models and name not in a.models:
                 continue
             if a.score_only:
-                row = score(task, name, recipe, seed, Path(a.out) / f"{recipe}-s{seed}")
+                row = score(task, name, recipe, seed, Path(a.out) / f"{recipe}-s{seed}", tag=a.tag)
             else:
                 row = run_one(task, name, recipe, seed, Path(a.out), overrides)
             print(json.dumps(row), flush=True)
             rows.append(row)
     res_dir = ROOT / "benchmarks" / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
-    suffix = "-".join(a.models) if a.models else "all"
+    suffix = ("-".join(a.models) if a.models else "all") + (f"-{a.tag}" if a.tag else "")
     path = res_dir / f"dmwgan-{task}-{suffix}.json"
     rows = merge_rows(json.loads(path.read_text()) if path.exists() else [], rows)
     path.write_text(json.dumps(rows, indent=1))
@@ -206,7 +214,7 @@ def main() -> None:
 
 def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     """Earlier seeds' rows stay in the results file; a rerun of the same (model, seed, steps) replaces its row."""
-    key = lambda r: (r["model"], r["seed"], r["steps"])   # noqa: E731
+    key = lambda r: (r["model"], r.get("variant", ""), r["seed"], r["steps"])   # noqa: E731
     fresh = {key(r) for r in new}
     return [r for r in old if key(r) not in fresh] + new
 
