@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +139,7 @@ def info(run_dir: str | Path) -> dict:
     state_name, message = status.get("status", "unknown"), status.get("message", "")
     if state_name == "running" and _process_gone(status):
         state_name = "stopped"
-        message = (f"the training process (pid {status['pid']}) ended without a word (killed outright?); "
+        message = (f"the training process (pid {status['pid']}) ended without marking the run finished or interrupted (killed outright?); "
                    f"the last checkpoint, at step {step}, is kept: resume with `gankit train --resume {run_dir}`")
     return {"run_dir": str(run_dir), "status": state_name, "step": step,
             "planned_steps": status.get("planned_steps"), "elapsed_s": round(float(state["elapsed"]), 1),
@@ -147,9 +149,6 @@ def info(run_dir: str | Path) -> dict:
 
 def _process_gone(status: dict) -> bool:
     """True only when we can tell: the run was started on this host and its process no longer exists."""
-    import os
-    import socket
-
     pid, host = status.get("pid"), status.get("host")
     if not isinstance(pid, int) or host != socket.gethostname():
         return False
