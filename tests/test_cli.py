@@ -139,3 +139,15 @@ def test_interrupted_run_leaves_a_loadable_checkpoint(tmp_path, sig):
         assert "status:  stopped" in shown and f"step {state['step']}" in shown and "--resume" in shown
     p = gankit("train", "--resume", run, "train.budget=null", f"train.steps={state['step'] + 5}", "--no-progress")
     assert f"finished: {state['step'] + 5} steps" in p.stdout
+
+
+def test_output_piped_into_a_reader_that_leaves(tmp_path):
+    """`gankit info RUN | head -3`: the reader closes the pipe early; no traceback, the SIGPIPE exit code."""
+    cfg = write_config(tmp_path / "tiny.yaml", steps=2)
+    gankit("train", cfg, "--out", tmp_path / "run", "--no-progress")
+    proc = subprocess.Popen([sys.executable, "-m", "gankit.cli", "info", str(tmp_path / "run")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()   # gone before a byte is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

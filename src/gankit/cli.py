@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 
@@ -212,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ngankit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # the reader of our output left (`gankit info RUN | head`): not our error
+        # Python would complain again when it flushes stdout at exit: send what is left to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141            # what a shell reports for a program stopped by SIGPIPE
 
 
 if __name__ == "__main__":
