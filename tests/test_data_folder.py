@@ -76,3 +76,16 @@ def test_corrupt_image_named(images):
 def test_root_required():
     with pytest.raises(ConfigError, match="data.root"):
         load_dataset(FolderOptions(name="folder"))
+
+
+def test_folder_too_big_for_memory_is_refused_before_decoding(images, monkeypatch):
+    """A set that would not fit is refused with the subset size that would, not after minutes of decoding."""
+    import gankit.data.folder as folder
+
+    decoded = []
+    monkeypatch.setattr(folder, "read_image", lambda *a: decoded.append(a) or None)
+    per_image = 3 * 8 * 8 * 5
+    monkeypatch.setattr(folder, "available_memory", lambda: per_image * 5)   # room for 4 images at 80%
+    with pytest.raises(DataError, match=r"data\.max_images=4 fits"):
+        load_dataset(FolderOptions(name="folder", root=str(images), image_size=8))
+    assert not decoded

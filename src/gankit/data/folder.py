@@ -66,6 +66,30 @@ def read_image(path: Path, size: int, mode: str) -> np.ndarray:
     return np.asarray(img.resize((size, size), Image.LANCZOS, box=box))
 
 
+def available_memory() -> Optional[int]:
+    """Bytes the kernel says can be allocated without swapping (Linux MemAvailable); None elsewhere."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory(n: int, channels: int, size: int, root: Path) -> None:
+    """Refuse, before decoding anything, a folder whose tensor would not fit in memory (the whole set is
+    held as float32, plus its uint8 decode while loading), rather than fail minutes later or swap."""
+    per_image = channels * size * size * 5
+    free = available_memory()
+    if free is None or n * per_image <= 0.8 * free:
+        return
+    fits = int(0.8 * free // per_image)
+    raise DataError(f"{n} images from {root} at {size}x{size}x{channels} need {n * per_image / 2**30:.1f} GiB "
+                    f"in memory, but only {free / 2**30:.1f} GiB is available. Use a subset "
+                    f"(data.max_images={fits} fits) or smaller images (data.image_size).")
+
+
 @register("dataset", "folder", FolderOptions)
 def load_folder(opts: FolderOptions) -> Dataset:
     """Your own images: any folder of png/jpg/webp/bmp files, centre-cropped and resized."""
@@ -75,9 +99,14 @@ def load_folder(opts: FolderOptions) -> Dataset:
     order = torch.randperm(len(paths), generator=g)[:opts.max_images].tolist()
     n_test = min(round(len(order) * opts.test_fraction), len(order) - 1)  # keep one training image
     mode = "L" if opts.channels == 1 else "RGB"
-    images = np.stack([read_image(paths[i], opts.image_size, mode) for i in order])
-    x = to_signed(torch.from_numpy(images).reshape(len(order), opts.image_size, opts.image_size, -1))
-    x = x.permute(0, 3, 1, 2).contiguous()  # (N, H, W, C) -> (N, C, H, W)
+    size, c = opts.image_size, opts.channels
+    check_memory(len(order), c, size, root)
+    # Decoded straight into one uint8 (N, C, H, W) buffer, then one float copy: 5 bytes a pixel at the peak.
+    images = np.empty((len(order), c, size, size), dtype=np.uint8)
+    for j, i in enumerate(order):
+        images[j] = read_image(paths[i], size, mode).reshape(size, size, c).transpose(2, 0, 1)
+    x = to_signed(torch.from_numpy(images))
+    del images
     n_train = len(order) - n_test
     return Dataset(name="folder", kind="image", train=x[:n_train], test=x[n_train:] if n_test else None,
                    info={"paths": len(order), "root": str(root)})

@@ -37,7 +37,9 @@ def check_image_size(size: int, path: str) -> None:
 
 def to_signed(images: torch.Tensor) -> torch.Tensor:
     """uint8 images -> float32 in [-1, 1] (0 -> -1, 255 -> 1)."""
-    return images.to(torch.float32).div(127.5).sub_(1.0)
+    if images.dtype != torch.uint8:   # .to() would then return the input itself, and we work in place
+        raise TypeError(f"to_signed takes uint8 images, got {images.dtype}")
+    return images.to(torch.float32).div_(127.5).sub_(1.0)   # in place: one float copy, not two
 
 
 def resize(images: torch.Tensor, size: int) -> torch.Tensor:
