@@ -248,6 +248,9 @@ def test_metrics_during_training_are_logged_and_resume_stays_exact(tmp_path, rin
     rows = [json.loads(line) for line in (tmp_path / "a" / "losses.jsonl").read_text().splitlines()]
     evals = [r for r in rows if "eval_modes" in r]
     assert [r["step"] for r in evals] == [5, 10] and "eval_high_quality" in evals[0]
+    i = info(tmp_path / "a")   # the last row is an evaluation: info keeps losses and scores apart
+    assert "loss_d" in i["last_losses"] and i["losses_step"] == 10 and "modes" not in i["last_losses"]
+    assert i["last_evaluation"]["modes"] == evals[-1]["eval_modes"] and i["evaluation_step"] == 10
     half = ring_config(steps=5, eval_every=5, eval_n=300)
     train(half, run_dir=tmp_path / "b")
     resume(tmp_path / "b", ["train.steps=10"])

@@ -109,11 +109,10 @@ def cmd_train(a: argparse.Namespace) -> int:
 def _last_evaluation(run_dir) -> tuple[int, dict] | None:
     """The last train.eval_every scores of a run (e.g. ssgan's test error), from losses.jsonl."""
     from .engine.logging import read_rows
+    from .run import last_rows
 
-    rows = [r for r in read_rows(run_dir) if any(k.startswith("eval_") for k in r)]
-    if not rows:
-        return None
-    return rows[-1]["step"], {k[5:]: v for k, v in rows[-1].items() if k.startswith("eval_")}
+    last = last_rows(read_rows(run_dir))
+    return (last["evaluation_step"], last["last_evaluation"]) if last["last_evaluation"] else None
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
@@ -185,8 +184,11 @@ def cmd_info(a: argparse.Namespace) -> int:
           f"{d['elapsed_s']} s of training")
     if d["message"]:
         print(f"note:    {d['message']}")
-    print("losses:  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                  for k, v in d["last_losses"].items()))
+    for label, key, step in (("losses:", "last_losses", "losses_step"),
+                             ("eval:", "last_evaluation", "evaluation_step")):
+        if d[key]:
+            print(f"{label:<8} " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                            for k, v in d[key].items()) + f"  (step {d[step]})")
     print("config:\n" + textwrap.indent(yaml.safe_dump(d["config"], sort_keys=False), "  "))
     return 0
 

@@ -139,12 +139,27 @@ def info(run_dir: str | Path) -> dict:
     state_name, message = status.get("status", "unknown"), status.get("message", "")
     if state_name == "running" and _process_gone(status):
         state_name = "stopped"
-        message = (f"the training process (pid {status['pid']}) ended without marking the run finished or interrupted (killed outright?); "
-                   f"the last checkpoint, at step {step}, is kept: resume with `gankit train --resume {run_dir}`")
+        message = (f"the training process (pid {status['pid']}) ended without marking the run finished or "
+                   f"interrupted (killed outright?); the last checkpoint, at step {step}, is kept: resume with `gankit train --resume {run_dir}`")
     return {"run_dir": str(run_dir), "status": state_name, "step": step,
             "planned_steps": status.get("planned_steps"), "elapsed_s": round(float(state["elapsed"]), 1),
-            "last_losses": {k: v for k, v in (rows[-1] if rows else {}).items() if k not in ("step", "time")},
-            "message": message, "config": state["config"]}
+            **last_rows(rows), "message": message, "config": state["config"]}
+
+
+def last_rows(rows: list[dict]) -> dict:
+    """The last logged losses and the last in-training evaluation (train.eval_every), each with its step:
+    evaluation rows are logged apart from loss rows, so the very last row is often not the losses."""
+    out: dict = {"last_losses": {}, "losses_step": None, "last_evaluation": {}, "evaluation_step": None}
+    for r in reversed(rows):
+        is_eval = any(k.startswith("eval_") for k in r)
+        key = "last_evaluation" if is_eval else "last_losses"
+        if out[key]:
+            continue
+        out[key] = {(k[5:] if is_eval else k): v for k, v in r.items() if k not in ("step", "time")}
+        out["evaluation_step" if is_eval else "losses_step"] = r["step"]
+        if out["last_losses"] and out["last_evaluation"]:
+            break
+    return out
 
 
 def _process_gone(status: dict) -> bool:
