@@ -140,7 +140,8 @@ def info(run_dir: str | Path) -> dict:
     if state_name == "running" and _process_gone(status):
         state_name = "stopped"
         message = (f"the training process (pid {status['pid']}) ended without marking the run finished or "
-                   f"interrupted (killed outright?); the last checkpoint, at step {step}, is kept: resume with `gankit train --resume {run_dir}`")
+                   f"interrupted (killed outright?); the last checkpoint, at step {step}, is kept: resume with "
+                   f"`gankit train --resume {run_dir}`")
     return {"run_dir": str(run_dir), "status": state_name, "step": step,
             "planned_steps": status.get("planned_steps"), "elapsed_s": round(float(state["elapsed"]), 1),
             **last_rows(rows), "message": message, "config": state["config"]}
