@@ -234,3 +234,10 @@ def test_interpolation_stays_within_one_generator():
     assert lat["z"].shape == (20, 4) and lat["c"].shape == (20,)
     assert torch.equal(lat["c"], a["c"].repeat_interleave(5))
     assert m.sample(**lat).shape == (20, 2)
+
+
+def test_prior_plot_gives_every_generator_its_own_line():
+    from gankit.viz.generators import prior_line_style
+
+    styles = [prior_line_style(i) for i in range(40)]
+    assert len(set(styles)) == 40 and styles[0] != styles[10]

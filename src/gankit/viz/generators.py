@@ -59,6 +59,12 @@ def generator_scatter(per_generator: list[torch.Tensor], masses: list[float], re
     return Path(out)
 
 
+def prior_line_style(i: int) -> tuple[str, str]:
+    """Generator i's line in prior.png: matplotlib's 10 colours, then the same colours dashed, dotted and
+    dash-dotted, so that up to 40 generators each get a line of their own (G0 and G10 were both blue)."""
+    return f"C{i % 10}", ("-", "--", ":", "-.")[(i // 10) % 4]
+
+
 def plot_prior(rows: list[dict], out: str | Path) -> Path | None:
     """The prior mass of each generator against the training step (columns prior_i of losses.jsonl)."""
     keys = sorted({k for r in rows for k in r if k.startswith("prior_")}, key=lambda k: int(k.split("_")[1]))
@@ -71,8 +77,10 @@ def plot_prior(rows: list[dict], out: str | Path) -> Path | None:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for k in keys:
+        i = int(k.split("_")[1])
         pts = [(r["step"], r[k]) for r in rows if k in r]
-        ax.plot(*zip(*pts), lw=1.2, label=f"G{k.split('_')[1]}")
+        color, dash = prior_line_style(i)
+        ax.plot(*zip(*pts), lw=1.2, color=color, linestyle=dash, label=f"G{i}")
     ax.set_xlabel("step")
     ax.set_ylabel("prior mass r(c)")
     ax.set_ylim(0, None)
