@@ -101,7 +101,6 @@ class Trainer:
         (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         self._stop_reason: str | None = None
         self._window: list[tuple[int, dict[str, torch.Tensor]]] = []
-        self._running = False   # True inside fit(): saves then refresh status.json
         self.last_losses: dict[str, float] = {}
 
     # ------------------------------------------------------------------------------------- budget
@@ -139,9 +138,6 @@ class Trainer:
 
     def save(self) -> None:
         save_checkpoint(self.state_dict(), checkpoint_path(self.run_dir))
-        # Kept current at each save, so a run killed outright (SIGKILL, power loss) still says how far it got.
-        if self._running:
-            self._status("running")
 
     def _status(self, status: str, message: str = "") -> None:
         # pid and host let `gankit info` tell a live run from one that died without a word.
@@ -213,7 +209,6 @@ class Trainer:
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                        desc=self.run_dir.name[:28], mininterval=0.2 if sys.stderr.isatty() else 15)
         self._status("running")
-        self._running = True
         amp = t.amp and self.device.type == "cuda"
         status = "finished"
         try:
@@ -243,6 +238,8 @@ class Trainer:
                     self._evaluate(log)
                 if ckpt_due:
                     self.save()
+                    # So that a run killed outright (SIGKILL, power loss) still says how far it got.
+                    self._status("running")
                 if bar is not None:
                     bar.update(1)
             if status == "interrupted":
@@ -256,7 +253,6 @@ class Trainer:
                                         f"gankit train --resume {self.run_dir}")
             raise
         finally:
-            self._running = False
             for sig, h in handlers.items():
                 signal.signal(sig, h)
             if bar is not None:
