@@ -25,7 +25,7 @@ import torch
 
 import gankit
 from common import train_or_stop
-from gankit.metrics.evaluate import evaluate
+from gankit.run import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = {

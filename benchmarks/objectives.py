@@ -50,7 +50,7 @@ def run_one(model: str, dataset: str, out: Path, overrides: list[str]) -> dict:
 
 def image_metrics(run_dir: Path) -> dict:
     """FID, classifier score, precision/recall and the DMWGAN metrics of 10,000 samples (gankit eval)."""
-    from gankit.metrics.evaluate import evaluate
+    from gankit.run import evaluate
 
     m = evaluate(run_dir, ["fid", "cs", "prdc", "dmwgan"], n=10_000, device="cpu")["metrics"]
     keep = ("fid", "classifier_score", "precision", "recall", "inter_mode_jsd", "sample_quality")

@@ -16,7 +16,7 @@ import torch
 from gankit.config import load_config
 from gankit.data import load_dataset
 from gankit.engine.batches import BatchStream
-from gankit.engine.trainer import resolve_device
+from gankit.engine.device import resolve_device
 from gankit.models import build_model
 
 

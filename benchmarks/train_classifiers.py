@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from gankit.config import build_component
+from gankit.options import build_component
 from gankit.data import load_dataset
 from gankit.metrics.classifier import ARCH_VERSION, BUNDLED, WEIGHTS_DIR, SmallCNN
 

@@ -1,7 +1,7 @@
 import pytest
 
-from gankit.config import (Config, apply_overrides, describe, load_config, parse_duration, recipe_names,
-                           to_dict)
+from gankit.config import Config, apply_overrides, load_config, parse_duration, recipe_names
+from gankit.options import describe, to_dict
 from gankit.errors import ConfigError
 from gankit.registry import names
 

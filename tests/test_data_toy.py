@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gankit.config import build_component
+from gankit.options import build_component
 from gankit.data import load_dataset
 from gankit.data.toy import GridOptions, LinesOptions, RingOptions
 from gankit.errors import ConfigError

@@ -154,7 +154,7 @@ def test_q_loss_does_not_move_the_critic_in_the_generator_step():
 
 def test_figures_and_metrics_of_a_lines_run(tmp_path):
     from gankit.engine.trainer import train
-    from gankit.metrics.evaluate import evaluate
+    from gankit.run import evaluate
 
     cfg = {"model": {**TINY, "prior": "learned"},
            "data": {"name": "lines", "n_train": 500, "n_test": 2500, "weights": [0.7, 0.1, 0.1, 0.1]},

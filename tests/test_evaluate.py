@@ -5,7 +5,7 @@ import torch
 
 from gankit.engine.trainer import train
 from gankit.errors import GankitError
-from gankit.metrics.evaluate import evaluate, format_table
+from gankit.run import evaluate, format_table
 
 
 @pytest.fixture(scope="module")

@@ -167,7 +167,7 @@ def test_traversal_pictures(mnist_run, tmp_path):
 def test_infogan_scores_in_eval_and_training_log(mnist_run):
     import json
 
-    from gankit.metrics.evaluate import evaluate
+    from gankit.run import evaluate
 
     r = evaluate(mnist_run, ["cs"], n=200, device="cpu", write=False)
     assert 0.0 <= r["metrics"]["q_accuracy"] <= 1.0 and 0.1 <= r["metrics"]["code_purity"] <= 1.0

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gankit.config import build_component
+from gankit.options import build_component
 from gankit.data import load_dataset
 from gankit.data.fashion import DEFAULT_ROOT, FILES
 from gankit.errors import GankitError

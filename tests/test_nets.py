@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from gankit.config import build
+from gankit.options import build
 from gankit.errors import ConfigError
 from gankit.nets import build_discriminator, build_generator, init_weights
 from gankit.nets.dcgan import DCGANOptions
@@ -158,7 +158,7 @@ def test_build_rejects_mismatched_options():
 
 
 def test_dcgan_fc_layer_is_the_feature_layer():
-    from gankit.config import build_component
+    from gankit.options import build_component
     from gankit.nets import build_discriminator, build_generator
 
     opts = build_component("net", {"name": "dcgan", "width": 8, "fc": 32}, "net")

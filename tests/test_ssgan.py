@@ -195,7 +195,7 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path):
     assert a["model"]["extra"]["lab_stream"] == b["model"]["extra"]["lab_stream"]
     rows = [json.loads(line) for line in (tmp_path / "split" / "losses.jsonl").read_text().splitlines()]
     assert [r["eval_test_error"] for r in rows if "eval_test_error" in r]
-    from gankit.metrics.evaluate import evaluate
+    from gankit.run import evaluate
 
     # gankit eval rebuilds the model from the checkpoint: the averaged D and its subset must come back.
     ref_rows = [json.loads(line) for line in (tmp_path / "ref" / "losses.jsonl").read_text().splitlines()]
@@ -236,7 +236,7 @@ def test_dataset_without_labels():
 
 
 def test_adam_with_eps_inside_the_sqrt():
-    from gankit.engine.optim import AdamEpsInSqrt
+    from gankit.models.optim import AdamEpsInSqrt
 
     torch.manual_seed(0)
     a, b = torch.nn.Parameter(torch.randn(6)), None

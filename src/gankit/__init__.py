@@ -4,11 +4,12 @@
     result = gankit.train("dcgan-mnist", ["train.steps=500"])
     images = gankit.sample(result.run_dir, n=16)
 """
+from . import data, models, nets  # noqa: F401  (importing the component packages fills the registry)
 from .config import Config, load_config
 from .engine.trainer import RunResult, Trainer, branch, resume, train
 from .errors import GankitError
-from .run import Run, info, interpolate, load_run, sample, traverse
+from .run import Run, evaluate, info, interpolate, load_run, sample, traverse
 
 __version__ = "0.1.0"
 __all__ = ["Config", "load_config", "train", "resume", "branch", "Trainer", "RunResult", "load_run", "sample", "info",
-           "Run", "GankitError", "interpolate", "traverse"]
+           "Run", "GankitError", "interpolate", "traverse", "evaluate"]

@@ -138,7 +138,7 @@ def cmd_sample(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from .metrics.evaluate import evaluate, format_table
+    from .run import evaluate, format_table
 
     wanted = [] if a.metrics == "none" else [m.strip() for m in a.metrics.split(",") if m.strip()] if a.metrics else None
     result = evaluate(a.run_dir, wanted, n=a.n, seed=a.seed, device=a.device)
@@ -148,7 +148,8 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
 
 def cmd_list(a: argparse.Namespace) -> int:
-    from .config import describe, recipe_names
+    from .config import recipe_names
+    from .options import describe
     from .registry import KINDS, entries, lookup
 
     if a.options:

@@ -1,90 +1,25 @@
-"""Declarative, strict configuration.
+"""A whole run's configuration, assembled from YAML recipes and `key=value` overrides.
 
-Every option is declared once, as a dataclass field with its default and a one-line help text (`opt`).
-A config has three sections: `model`, `data` and `train`. The `model` and `data` sections (and the
-`generator`/`discriminator` sections inside a model) are *components*: their `name` picks an entry of the
-registry, and the remaining keys are validated against that entry's own options dataclass. Recipes in
-`configs/` override only what differs; `key=value` overrides from the command line are applied last.
-Unknown keys, wrong types and impossible values are rejected before anything is built, with a
-did-you-mean suggestion.
+A config has three sections: `model`, `data` and `train`. `model` and `data` (and the
+`generator`/`discriminator` sections inside a model) are components whose `name` picks a registry entry
+(options.py validates them). Recipes in `configs/` override only what differs and may `extends:` another;
+command-line overrides are applied last. Unknown keys, wrong types and impossible values are rejected
+before anything is built, with a did-you-mean suggestion.
 """
 from __future__ import annotations
 
-import re
-
-import dataclasses
 import difflib
-import types
-import typing
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Literal, Optional
 
 import yaml
 
 from .errors import ConfigError
+from .options import Options, build, check_positive, component, deep_copy, opt, to_dict
 
 RECIPE_DIR = Path(__file__).parent / "configs"
-
-
-def opt(default: Any, help: str, **meta: Any) -> Any:
-    """Declare an option: its default and a one-line description (shown by `gankit list --options`)."""
-    meta["help"] = help
-    if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
-        return field(default_factory=lambda d=default: _copy(d), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def component(kind: str, default: "Options", help: str) -> Any:
-    """A nested section whose `name` selects a registered component of `kind` (model, dataset, net)."""
-    return field(default_factory=lambda: _copy(default), metadata={"help": help, "component": kind})
-
-
-def _copy(x: Any) -> Any:
-    if dataclasses.is_dataclass(x):
-        return dataclasses.replace(x, **{f.name: _copy(getattr(x, f.name)) for f in dataclasses.fields(x)})
-    if isinstance(x, list):
-        return [_copy(v) for v in x]
-    if isinstance(x, dict):
-        return {k: _copy(v) for k, v in x.items()}
-    return x
-
-
-@dataclass
-class Options:
-    """Base of the options of every named component (model, dataset, net)."""
-
-    name: str = opt("", "registered name of the component")
-
-    def check(self, path: str) -> None:
-        """Reject impossible values and combinations; raise ConfigError naming `path`."""
-
-
-@dataclass
-class OptimConfig:
-    """Optimizer of one network, with its learning-rate schedule."""
-
-    name: Literal["adam", "rmsprop", "sgd"] = opt("adam", "optimizer")
-    lr: float = opt(2e-4, "learning rate")
-    betas: tuple[float, float] = opt((0.5, 0.999), "Adam beta1, beta2")
-    alpha: float = opt(0.99, "RMSprop smoothing constant")
-    momentum: float = opt(0.0, "SGD/RMSprop momentum")
-    eps: float = opt(1e-8, "numerical epsilon of Adam/RMSprop")
-    eps_in_sqrt: bool = opt(False, "Adam: sqrt(v + eps) as the Theano Improved-GAN code, not sqrt(v) + eps")
-    weight_decay: float = opt(0.0, "L2 weight decay")
-    schedule: Literal["constant", "linear", "cosine", "step"] = opt(
-        "constant", "learning-rate schedule over decay_steps optimizer steps")
-    decay_steps: Optional[int] = opt(None, "schedule length in this optimizer's steps; None = whole run")
-    step_size: int = opt(10000, "'step' schedule: multiply lr by gamma every step_size steps")
-    gamma: float = opt(0.5, "'step' schedule factor")
-
-    def check(self, path: str) -> None:
-        _positive(self.lr, f"{path}.lr")
-        if not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"{path}.betas must be two numbers in [0, 1), got {list(self.betas)}.")
-        if self.decay_steps is not None:
-            _positive(self.decay_steps, f"{path}.decay_steps")
-        _positive(self.step_size, f"{path}.step_size")
 
 
 @dataclass
@@ -115,17 +50,17 @@ class TrainConfig:
 
     def check(self, path: str) -> None:
         for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "n_grid", "eval_n"):
-            _positive(getattr(self, key), f"{path}.{key}")
+            check_positive(getattr(self, key), f"{path}.{key}")
         if self.steps is not None:
-            _positive(self.steps, f"{path}.steps")
+            check_positive(self.steps, f"{path}.steps")
         if self.epochs is not None:
-            _positive(self.epochs, f"{path}.epochs")
+            check_positive(self.epochs, f"{path}.epochs")
         if self.budget is not None:
             parse_duration(self.budget, f"{path}.budget")
         if self.threads is not None:
-            _positive(self.threads, f"{path}.threads")
+            check_positive(self.threads, f"{path}.threads")
         if self.eval_every is not None:
-            _positive(self.eval_every, f"{path}.eval_every")
+            check_positive(self.eval_every, f"{path}.eval_every")
         if self.steps is None and self.epochs is None and self.budget is None:
             raise ConfigError(f"{path} sets no budget: give train.steps, train.epochs or train.budget "
                               "(e.g. `train.steps=2000` or `--budget 10m`).")
@@ -146,15 +81,8 @@ class Config:
 
 # --------------------------------------------------------------------------------------------- parsing
 
-def _positive(value: float, path: str) -> None:
-    if value <= 0:
-        raise ConfigError(f"{path} must be positive, got {value!r}.")
-
-
 def parse_duration(text: str, path: str = "budget") -> float:
     """'90s', '10m', '1h30m', '2h', or a plain number of seconds -> seconds."""
-    import re
-
     s = str(text).strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", s):
         return float(s)
@@ -166,173 +94,6 @@ def parse_duration(text: str, path: str = "budget") -> float:
     if total <= 0:
         raise ConfigError(f"{path} must be a positive duration, got {text!r}.")
     return total
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if tp is type(None):
-        return "null"
-    if origin in (list, tuple):
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    return getattr(tp, "__name__", str(tp))
-
-
-_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
-def _coerce(tp: Any, value: Any, path: str) -> Any:
-    """Check `value` against annotation `tp`; return it converted (e.g. int -> float, list -> tuple)."""
-    origin = typing.get_origin(tp)
-    bad = ConfigError(f"{path} must be {_type_name(tp)}, got {value!r} ({type(value).__name__}).")
-    if tp is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None:
-            if type(None) in args:
-                return None
-            raise bad
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(arg, value, path)
-            except ConfigError:
-                continue
-        raise bad
-    if origin is Literal:
-        choices = typing.get_args(tp)
-        if value not in choices:
-            hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise ConfigError(f"{path} must be {_type_name(tp)}, got {value!r}.{guess}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise bad
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad
-        return value
-    if tp is float:
-        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
-            return float(value)   # YAML 1.1 reads 1e-4 (no dot) as a string; it is plainly a number
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise bad
-        return value
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise bad
-        (arg,) = typing.get_args(tp)
-        return [_coerce(arg, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, (list, tuple)):
-            raise bad
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(f"{path} must have {len(args)} entries, got {len(value)}: {value!r}.")
-        return tuple(_coerce(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
-    if tp is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise bad
-        return dict(value)
-    if dataclasses.is_dataclass(tp):
-        return build(tp, value, path)
-    raise TypeError(f"config: unsupported annotation {tp!r} at {path}")
-
-
-def build(cls: type, raw: Any, path: str, base: Any = None) -> Any:
-    """Make a `cls` instance from a mapping, validating keys and types; `base` supplies the defaults."""
-    if isinstance(raw, cls):
-        return raw
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a mapping of options, got {raw!r}.")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            hint = difflib.get_close_matches(str(key), fields, n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
-            where = f"{path} ({raw['name']!r})" if "name" in fields and "name" in raw else path
-            raise ConfigError(f"Unknown option {key!r} in {where}.{guess} "
-                              f"Valid options: {', '.join(fields)}.")
-    values = {}
-    for name, f in fields.items():
-        sub = f"{path}.{name}"
-        default = getattr(base, name) if base is not None else _field_default(f)
-        kind = f.metadata.get("component")
-        if kind is not None:  # always resolved, so that a bare default name gets its full options
-            values[name] = build_component(kind, raw.get(name, {}), sub, default)
-        elif name not in raw and dataclasses.is_dataclass(default):
-            values[name] = build(type(default), {}, sub, base=default)   # defaults are checked too
-        elif name not in raw:
-            values[name] = _copy(default)
-        elif dataclasses.is_dataclass(hints[name]) and raw[name] is not None:
-            values[name] = build(hints[name], raw[name], sub, base=default)
-        else:
-            values[name] = _coerce(hints[name], raw[name], sub)
-    obj = cls(**values)
-    check = getattr(obj, "check", None)
-    if check is not None:
-        check(path)
-    return obj
-
-
-def _field_default(f: dataclasses.Field) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    raise TypeError(f"option {f.name} has no default")
-
-
-def build_component(kind: str, raw: Any, path: str, default: Options | None = None) -> Options:
-    """Resolve `raw['name']` in the registry of `kind` and validate the rest against its options.
-
-    When the name is unchanged from `default`, the default's values stay the base (a recipe can tweak
-    one option of a model's default generator); a new name starts from that component's own defaults.
-    """
-    from .registry import lookup
-
-    if isinstance(raw, Options):
-        return raw
-    if isinstance(raw, str):
-        raw = {"name": raw}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a mapping with a 'name' key, got {raw!r}.")
-    name = raw.get("name", default.name if default is not None else None)
-    if not name:
-        raise ConfigError(f"{path} needs a 'name' (see `gankit list`).")
-    if not isinstance(name, str):
-        raise ConfigError(f"{path}.name must be a string, got {name!r}.")
-    entry = lookup(kind, name)
-    base = default if (default is not None and type(default) is entry.options and default.name == name) else None
-    obj = build(entry.options, {**raw, "name": name}, path, base=base)
-    return obj
-
-
-def to_dict(obj: Any) -> Any:
-    """Dataclasses -> plain YAML-able data (tuples become lists)."""
-    if dataclasses.is_dataclass(obj):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, (list, tuple)):
-        return [to_dict(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: to_dict(v) for k, v in obj.items()}
-    return obj
 
 
 # --------------------------------------------------------------------------------- files and overrides
@@ -417,7 +178,7 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
     if source is None:
         raw, _ = {}, None
     elif isinstance(source, dict):
-        raw = _copy(source)
+        raw = deep_copy(source)
     else:
         raw, _ = read_yaml(source)
     raw = apply_overrides(raw, list(overrides))
@@ -429,20 +190,3 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
                               "A config has the sections model, data and train.")
     return build(Config, raw, "config")
 
-
-def describe(cls: type, indent: str = "") -> list[str]:
-    """One line per option: name, default, help (for `gankit list --options`)."""
-    lines = []
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        default = _field_default(f)
-        if dataclasses.is_dataclass(default) and not f.metadata.get("component"):
-            lines.append(f"{indent}{f.name}:  # {f.metadata.get('help', '')}")
-            lines += describe(hints[f.name], indent + "  ")
-            continue
-        if isinstance(default, Options):
-            default = default.name
-        value = yaml.safe_dump(to_dict(default), default_flow_style=True).strip()
-        value = value.removesuffix("\n...").removesuffix("...").strip()
-        lines.append(f"{indent}{f.name}: {value}  # {f.metadata.get('help', '')}")
-    return lines

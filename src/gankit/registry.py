@@ -1,7 +1,9 @@
 """Name -> component tables for models, datasets and networks; `gankit list` reads them.
 
 A component registers itself with its options dataclass, so that the config loader can validate the
-options of whatever name a recipe chooses.
+options of whatever name a recipe chooses. This is a ground-floor module: it imports no component. The
+tables are filled when the component packages (data, nets, models) are imported, which `import gankit`
+(run before any `gankit.*` module) does.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ class Entry:
     name: str
     kind: str
     obj: Any           # the model class, dataset loader or net class
-    options: type      # dataclass of its options (a subclass of config.Options)
+    options: type      # dataclass of its options (a subclass of options.Options)
     summary: str
 
 
@@ -37,18 +39,11 @@ def register(kind: str, name: str, options: type, summary: str = "") -> Callable
     return deco
 
 
-def _ensure_loaded() -> None:
-    # Importing the packages runs their @register decorators.
-    from . import data, models, nets  # noqa: F401
-
-
 def names(kind: str) -> list[str]:
-    _ensure_loaded()
     return sorted(_TABLES[kind])
 
 
 def lookup(kind: str, name: str) -> Entry:
-    _ensure_loaded()
     table = _TABLES[kind]
     if name not in table:
         valid = ", ".join(sorted(table))
@@ -60,5 +55,4 @@ def lookup(kind: str, name: str) -> Entry:
 
 
 def entries(kind: str) -> list[Entry]:
-    _ensure_loaded()
     return [_TABLES[kind][n] for n in sorted(_TABLES[kind])]

@@ -1,9 +1,10 @@
-"""Working with finished (or running) run directories: load, sample, describe."""
+"""Working with finished (or running) run directories: load, sample, evaluate, describe."""
 from __future__ import annotations
 
 import json
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from .config import Config
 from .data import load_dataset
 from .data.base import Dataset
 from .engine.checkpoint import checkpoint_config, load_checkpoint
+from .engine.device import resolve_device
 from .engine.logging import read_rows
-from .engine.trainer import resolve_device
 from .errors import GankitError
+from .metrics.scorer import Scorer
 from .models import Model, build_model
 from .viz.grid import save_samples_png
 
@@ -127,6 +129,40 @@ def traverse(run_dir: str | Path, out_dir: str | Path | None = None, steps: int 
         Image.fromarray(image_grid(x.cpu(), nrow=steps)).save(path)
         written[name] = path
     return written
+
+
+METRICS_JSON = "metrics.json"
+
+
+def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_000, seed: int = 0,
+             device: str = "auto", write: bool = True) -> dict:
+    """Sample n points from a run, score them, and (with `write`) save RUN_DIR/metrics.json."""
+    if n <= 1:
+        raise GankitError(f"--n must be at least 2 samples (10,000 for comparable FID), got {n}.")
+    run = load_run(run_dir, device)
+    name = run.config.data.name
+    t0 = time.perf_counter()
+    scorer = Scorer(run.data, name, metrics, n)
+    fake = run.model.sample(n, generator=torch.Generator().manual_seed(seed))
+    scores = {**scorer(fake), **run.model.extra_metrics(run.data, scorer.extractor)}
+    result = {"run_dir": str(run_dir), "step": run.step, "dataset": name, "n": len(fake), "seed": seed,
+              "metrics": scores, "floor": scorer.floor(), "seconds": round(time.perf_counter() - t0, 2),
+              "features": ("bundled classifier" if scorer.extractor is not None else
+                           "raw pixels" if run.data.kind == "image" else "points")}
+    if write:
+        (Path(run_dir) / METRICS_JSON).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def format_table(result: dict) -> str:
+    rows = [f"{'metric':<18}{'run':>12}{'floor (test vs train)':>24}"]
+    for k, v in result["metrics"].items():
+        f = result["floor"].get(k)
+        fs = f"{f:.4g}" if isinstance(f, (int, float)) else "-"
+        rows.append(f"{k:<18}{v:>12.4g}{fs:>24}")
+    rows.append(f"({result['n']} samples at step {result['step']}, features: {result['features']}, "
+                f"{result['seconds']} s)")
+    return "\n".join(rows)
 
 
 def info(run_dir: str | Path) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import Options
+from ..options import Options
 from ..errors import ConfigError
 from ..registry import lookup
 from . import fashion, folder, mixture, mnist, toy  # noqa: F401  (their @register calls fill the registry)

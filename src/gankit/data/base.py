@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 import torch
 
-from ..config import Options, opt
+from ..options import Options, opt
 
 
 @dataclass

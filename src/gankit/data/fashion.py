@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import opt
+from ..options import opt
 from ..errors import DataError
 from ..registry import register
 from .base import Dataset

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError, DataError
 from ..registry import register
 from .base import DataOptions, Dataset

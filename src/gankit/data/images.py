@@ -7,7 +7,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError
 from .base import DataOptions, Dataset
 

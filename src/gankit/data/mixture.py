@@ -8,7 +8,7 @@ from typing import Optional
 
 import torch
 
-from ..config import opt
+from ..options import opt
 from ..errors import DataError
 from ..registry import register
 from .base import Dataset

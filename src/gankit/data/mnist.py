@@ -17,7 +17,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ..config import opt
+from ..options import opt
 from ..errors import DataError
 from ..registry import register
 from .base import Dataset

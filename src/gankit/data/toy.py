@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import torch
 
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError
 from ..registry import register
 from .base import DataOptions, Dataset

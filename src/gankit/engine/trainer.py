@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 import yaml
 
-from ..config import Config, load_config, parse_duration, to_dict
+from ..config import Config, load_config, parse_duration
+from ..options import to_dict
 from ..data import load_dataset
 from ..errors import ConfigError, NonFiniteLossError, RunError
 from ..models import Model, build_model
@@ -28,6 +29,7 @@ from ..viz import make_gif, plot_losses
 from ..viz.grid import save_samples_png
 from .batches import BatchStream
 from .checkpoint import checkpoint_config, checkpoint_path, load_checkpoint, save_checkpoint
+from .device import resolve_device
 from .logging import RunLog, read_rows
 
 FORMAT = 1   # checkpoint layout version
@@ -40,15 +42,6 @@ class RunResult:
     status: str                  # finished | interrupted
     losses: dict[str, float]     # the last logged values
     elapsed: float               # seconds of training, over all sessions of the run
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device = 'cuda' but PyTorch sees no CUDA device here. "
-                          "Use --device cpu (or auto).")
-    return torch.device(name)
 
 
 class Trainer:
@@ -84,7 +77,7 @@ class Trainer:
         self.step, self.elapsed = 0, 0.0
         self.scorer = None
         if t.eval_every:   # built now, so that a metric that does not apply fails before training
-            from ..metrics.evaluate import Scorer
+            from ..metrics.scorer import Scorer
 
             self.scorer = Scorer(self.data, cfg.data.name, t.eval_metrics, t.eval_n)
 
@@ -269,8 +262,9 @@ class Trainer:
         return post
 
     def _finish(self, status: str) -> None:
-        plot_losses(read_rows(self.run_dir), self.run_dir / "losses.png")
-        self.model.figures(self.run_dir, self.data)
+        rows = read_rows(self.run_dir)
+        plot_losses(rows, self.run_dir / "losses.png")
+        self.model.figures(self.run_dir, self.data, rows)
         if self.cfg.train.gif:
             make_gif(list((self.run_dir / "samples").glob("step_*.png")), self.run_dir / "training.gif")
         msg = "" if status == "finished" else (f"stopped by {self._stop_reason} at step {self.step}; resume "

@@ -136,7 +136,7 @@ def real_features_and_probs(dataset_name: str, split: str, extractor: FeatureExt
         raise GankitError(f"Unknown split {split!r}: use 'train' or 'test'.")
     key = (dataset_name, split, extractor.name, n)
     if key not in _REAL:
-        from ..config import build_component
+        from ..options import build_component
         from ..data import load_dataset
 
         data = load_dataset(build_component("dataset", {"name": dataset_name}, "data"))

@@ -13,11 +13,11 @@ from typing import Iterator, Literal, NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
-from ..config import Options, OptimConfig, component, opt
+from ..options import Options, component, opt
 from ..data.base import Dataset
-from ..engine.optim import make_optimizer, make_scheduler
 from ..errors import ConfigError
 from ..nets import build_discriminator, build_generator
+from .optim import OptimConfig, make_optimizer, make_scheduler
 
 
 class Batch(NamedTuple):
@@ -170,9 +170,9 @@ class Model:
         finally:
             G.train(was_training)
 
-    def figures(self, run_dir, data: Dataset) -> list:
+    def figures(self, run_dir, data: Dataset, log_rows: list[dict] = ()) -> list:
         """A paper's own pictures, written into the run directory at the end of training (e.g. DMWGAN's
-        rows per generator); returns their paths."""
+        rows per generator); `log_rows` are the run's logged rows (losses.jsonl); returns their paths."""
         return []
 
     def extra_metrics(self, data: Dataset, extractor=None) -> dict[str, float]:

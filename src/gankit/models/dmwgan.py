@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import losses
-from ..config import Options, OptimConfig, opt
+from ..options import Options, opt
+from .optim import OptimConfig
 from ..errors import ConfigError, GankitError
 from ..nets import Discriminator, build_discriminator, build_generator
 from ..registry import register
@@ -278,12 +279,11 @@ class DMWGAN(Model):
                        gens_in_between_mass=float(mass[2]))
         return out
 
-    def figures(self, run_dir, data) -> list:
+    def figures(self, run_dir, data, log_rows: list[dict] = ()) -> list:
         """generators.png: a row of samples per generator with its prior mass (images), or each
         generator's points in its colour over the real data (2-D); prior.png: the prior over training."""
         from pathlib import Path
 
-        from ..engine.logging import read_rows
         from ..viz.generators import generator_rows, generator_scatter, plot_prior
 
         run_dir = Path(run_dir)
@@ -293,5 +293,5 @@ class DMWGAN(Model):
             paths = [generator_rows(self.per_generator(10, rng), masses, run_dir / "generators.png")]
         else:
             paths = [generator_scatter(self.per_generator(1500, rng), masses, data.train, run_dir / "generators.png")]
-        prior = plot_prior(read_rows(run_dir), run_dir / "prior.png")
+        prior = plot_prior(list(log_rows), run_dir / "prior.png")
         return paths + ([prior] if prior else [])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import OptimConfig, opt
+from ..options import opt
+from .optim import OptimConfig
 from ..registry import register
 from .gan import GAN, GANOptions
 

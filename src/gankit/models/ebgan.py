@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import losses
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError
 from ..nets import build_discriminator, build_generator
 from ..registry import register

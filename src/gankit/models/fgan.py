@@ -9,7 +9,7 @@ from typing import Literal
 from torch import Tensor
 
 from .. import losses
-from ..config import opt
+from ..options import opt
 from ..losses.divergences import DIVERGENCES
 from ..registry import register
 from .objective import ObjectiveModel, ObjectiveOptions

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from .. import losses
-from ..config import opt
+from ..options import opt
 from ..registry import register
 from .objective import ObjectiveModel, ObjectiveOptions
 

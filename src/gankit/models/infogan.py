@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import OptimConfig, opt
+from ..options import opt
+from .optim import OptimConfig
 from ..errors import ConfigError, GankitError
 from ..registry import register
 from .base import Batch

@@ -12,7 +12,7 @@ from typing import Literal, Optional
 from torch import Tensor
 
 from .. import losses
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError
 from ..registry import register
 from .objective import ObjectiveModel, ObjectiveOptions

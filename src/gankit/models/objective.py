@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import losses
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError
 from ..nets import Discriminator
 from ..nets.layers import MinibatchDiscrimination

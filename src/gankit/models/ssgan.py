@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import losses
-from ..config import Options, OptimConfig, opt
+from ..options import Options, opt
+from .optim import OptimConfig
 from ..errors import ConfigError
 from ..registry import register
 from .base import Batch, Model

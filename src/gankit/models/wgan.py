@@ -12,7 +12,8 @@ from typing import Optional
 from torch import Tensor
 
 from .. import losses
-from ..config import OptimConfig, opt
+from ..options import opt
+from .optim import OptimConfig
 from ..registry import register
 from .objective import ObjectiveModel, ObjectiveOptions
 

@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from ..config import Options, opt
+from ..options import Options, opt
 
 Norm = Literal["none", "batch", "layer", "spectral"]
 Activation = Literal["relu", "leaky_relu", "elu", "tanh", "softplus", "gelu"]

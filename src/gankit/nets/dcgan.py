@@ -27,7 +27,7 @@ from typing import Literal, get_args
 import torch
 from torch import nn
 
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError
 from ..registry import register
 from .base import Activation, Discriminator, NetOptions, Norm

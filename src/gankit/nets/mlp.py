@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import opt
+from ..options import opt
 from ..errors import ConfigError
 from ..registry import register
 from .base import Discriminator, NetOptions

@@ -1,14 +1,43 @@
-"""Optimizers and learning-rate schedules built from an OptimConfig."""
+"""The options of one network's optimizer (OptimConfig), and the optimizers and learning-rate schedules
+built from them. A model owns its optimizers, so they live with the models."""
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Literal, Optional
 
 import torch
 from torch import nn
 
-from ..config import OptimConfig
 from ..errors import ConfigError
+from ..options import check_positive, opt
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer of one network, with its learning-rate schedule."""
+
+    name: Literal["adam", "rmsprop", "sgd"] = opt("adam", "optimizer")
+    lr: float = opt(2e-4, "learning rate")
+    betas: tuple[float, float] = opt((0.5, 0.999), "Adam beta1, beta2")
+    alpha: float = opt(0.99, "RMSprop smoothing constant")
+    momentum: float = opt(0.0, "SGD/RMSprop momentum")
+    eps: float = opt(1e-8, "numerical epsilon of Adam/RMSprop")
+    eps_in_sqrt: bool = opt(False, "Adam: sqrt(v + eps) as the Theano Improved-GAN code, not sqrt(v) + eps")
+    weight_decay: float = opt(0.0, "L2 weight decay")
+    schedule: Literal["constant", "linear", "cosine", "step"] = opt(
+        "constant", "learning-rate schedule over decay_steps optimizer steps")
+    decay_steps: Optional[int] = opt(None, "schedule length in this optimizer's steps; None = whole run")
+    step_size: int = opt(10000, "'step' schedule: multiply lr by gamma every step_size steps")
+    gamma: float = opt(0.5, "'step' schedule factor")
+
+    def check(self, path: str) -> None:
+        check_positive(self.lr, f"{path}.lr")
+        if not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"{path}.betas must be two numbers in [0, 1), got {list(self.betas)}.")
+        if self.decay_steps is not None:
+            check_positive(self.decay_steps, f"{path}.decay_steps")
+        check_positive(self.step_size, f"{path}.step_size")
 
 
 class AdamEpsInSqrt(torch.optim.Optimizer):

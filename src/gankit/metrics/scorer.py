@@ -1,4 +1,5 @@
-"""Score a run with the metrics that fit its data, next to the floor each metric has on real data.
+"""Score generated samples with the metrics that fit their data, next to the floor each metric has on
+real data (`Scorer`; `gankit eval` and the trainer's `train.eval_every` both use it).
 
 Image data with a bundled classifier (mnist, fashion-mnist): FID, KID, the classifier score, improved
 precision/recall + density/coverage on the classifier's penultimate features, and the DMWGAN metrics
@@ -8,10 +9,6 @@ mode metrics; lines: off-manifold share and total variation of the per-segment m
 The floor of each metric is the same metric for real held-out data against the training data.
 """
 from __future__ import annotations
-
-import json
-import time
-from pathlib import Path
 
 import torch
 
@@ -25,7 +22,6 @@ from .prdc import prdc
 IMAGE_METRICS = ("fid", "kid", "cs", "prdc", "dmwgan")
 TOY_METRICS = ("modes", "lines")
 ALL = IMAGE_METRICS + TOY_METRICS + ("domains",)
-METRICS_JSON = "metrics.json"
 
 
 def applicable(data_name: str, kind: str) -> tuple[str, ...]:
@@ -118,36 +114,3 @@ class Scorer:
             # The floor needs as many real points as the protocol's 2,500 samples to be meaningful.
             return self(test if test is not None and len(test) >= 2500 else self.data.train)
         return self(test[:self.n]) if test is not None else {}
-
-
-def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_000, seed: int = 0,
-             device: str = "auto", write: bool = True) -> dict:
-    """Sample n points from a run, score them, and (with `write`) save RUN_DIR/metrics.json."""
-    from ..run import load_run
-
-    if n <= 1:
-        raise GankitError(f"--n must be at least 2 samples (10,000 for comparable FID), got {n}.")
-    run = load_run(run_dir, device)
-    name = run.config.data.name
-    t0 = time.perf_counter()
-    scorer = Scorer(run.data, name, metrics, n)
-    fake = run.model.sample(n, generator=torch.Generator().manual_seed(seed))
-    scores = {**scorer(fake), **run.model.extra_metrics(run.data, scorer.extractor)}
-    result = {"run_dir": str(run_dir), "step": run.step, "dataset": name, "n": len(fake), "seed": seed,
-              "metrics": scores, "floor": scorer.floor(), "seconds": round(time.perf_counter() - t0, 2),
-              "features": ("bundled classifier" if scorer.extractor is not None else
-                           "raw pixels" if run.data.kind == "image" else "points")}
-    if write:
-        (Path(run_dir) / METRICS_JSON).write_text(json.dumps(result, indent=1))
-    return result
-
-
-def format_table(result: dict) -> str:
-    rows = [f"{'metric':<18}{'run':>12}{'floor (test vs train)':>24}"]
-    for k, v in result["metrics"].items():
-        f = result["floor"].get(k)
-        fs = f"{f:.4g}" if isinstance(f, (int, float)) else "-"
-        rows.append(f"{k:<18}{v:>12.4g}{fs:>24}")
-    rows.append(f"({result['n']} samples at step {result['step']}, features: {result['features']}, "
-                f"{result['seconds']} s)")
-    return "\n".join(rows)
