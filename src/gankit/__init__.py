@@ -9,7 +9,9 @@ from .config import Config, load_config
 from .engine.trainer import RunResult, Trainer, branch, resume, train
 from .errors import GankitError
 from .run import Run, evaluate, info, interpolate, load_run, sample, traverse
+from .study import compare
 
 __version__ = "0.1.0"
 __all__ = ["Config", "load_config", "train", "resume", "branch", "Trainer", "RunResult", "load_run", "sample", "info",
-           "Run", "GankitError", "interpolate", "traverse", "evaluate"]
+           "Run", "GankitError", "interpolate", "traverse", "evaluate",
+           "compare"]

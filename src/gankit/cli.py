@@ -1,4 +1,4 @@
-"""`gankit` command line: train, sample, list, info. Each command is a thin wrapper of the Python API."""
+"""`gankit` command line: train, sample, eval, compare, list, info. Each command is a thin wrapper of the Python API."""
 from __future__ import annotations
 
 import argparse
@@ -53,6 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--n", type=int, default=10_000, help="generated samples (default 10000)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
+    c = sub.add_parser("compare", help="many recipes x seeds on one budget -> report.html, results.csv/json",
+                       description="Run a study: SPEC (a YAML file or a bundled spec, `--list`), or RECIPE... "
+                                   "with --seeds and --budget. Invoking it again continues it: finished runs are "
+                                   "skipped, interrupted ones resumed, changed entries re-run.")
+    c.add_argument("items", nargs="*", metavar="SPEC|RECIPE", help="a spec (YAML or bundled name) or recipes")
+    c.add_argument("--list", action="store_true", help="show the bundled specs")
+    c.add_argument("--out", metavar="DIR", help="study directory (default runs/study-NAME)")
+    c.add_argument("--seeds", type=int, default=None, help="recipes: seeds 0..N-1 (default 3)")
+    c.add_argument("--budget", default=None,
+                   help="recipes: 5000 or 5000steps, 320000images (equal images seen) or 10m (wall-clock)")
+    c.add_argument("--metrics", default=None, help="recipes: comma-separated metrics (default: all that fit)")
+    c.add_argument("--eval-every", type=int, default=None, help="recipes: steps between in-training evaluations")
+    c.add_argument("--name", default=None, help="recipes: the study's name (default 'compare')")
+    c.add_argument("--workers", type=int, default=1, help="runs at once (torch threads are divided among them)")
+    c.add_argument("--threads", type=int, default=None, help="torch threads per worker (default cores / workers)")
+    c.add_argument("--backend", choices=["local", "ray"], default="local")
+    c.add_argument("--ray-address", default=None, help="--backend ray: a running cluster (default: start a local one)")
+    c.add_argument("--retry-failed", action="store_true", help="train failed runs again instead of reporting them")
+    c.add_argument("--force", action="store_true", help="use an --out that holds another study")
+    c.add_argument("--report-only", action="store_true", help="write the report from what is there; run nothing")
 
     li = sub.add_parser("list", help="models, datasets, networks and recipes")
     li.add_argument("--options", metavar="NAME", help="show every option of a model, dataset or network")
@@ -147,6 +168,40 @@ def cmd_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(a: argparse.Namespace) -> int:
+    from .study import bundled_specs, compare
+    from .study.spec import is_spec
+
+    if a.list:
+        for name, desc in bundled_specs():
+            print(f"  {name:<22} {desc}")
+        print("run one: gankit compare NAME [--workers N] [--out DIR]")
+        return 0
+    if not a.items:
+        raise GankitError("gankit compare needs a SPEC (a YAML file or a bundled spec: `gankit compare --list`) "
+                          "or one or more recipes with --seeds N --budget B.")
+    shorthand = {"--seeds": a.seeds, "--budget": a.budget, "--metrics": a.metrics, "--eval-every": a.eval_every,
+                 "--name": a.name}
+    if len(a.items) == 1 and is_spec(a.items[0]):
+        given = [k for k, v in shorthand.items() if v is not None]
+        if given:
+            raise GankitError(f"{', '.join(given)} belong to the recipes form; a spec sets them itself "
+                              f"({a.items[0]}). Edit the spec, or list recipes instead.")
+        spec = a.items[0]
+    else:
+        if a.budget is None:
+            raise GankitError("gankit compare RECIPE... needs --budget (e.g. 5000 steps, 320000images or 10m): "
+                              "one budget, the same for every recipe.")
+        spec = {"name": a.name or "compare", "seeds": a.seeds if a.seeds is not None else 3, "budget": a.budget,
+                "entries": list(a.items), "eval_every": a.eval_every,
+                "metrics": [m.strip() for m in a.metrics.split(",") if m.strip()] if a.metrics else None}
+    command = "gankit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["compare"] else None
+    result = compare(spec, a.out, workers=a.workers, backend=a.backend, address=a.ray_address, threads=a.threads,
+                     retry_failed=a.retry_failed, force=a.force, report_only=a.report_only, command=command)
+    print(result.table)
+    return 0 if result.complete else 130
+
+
 def cmd_list(a: argparse.Namespace) -> int:
     from .config import recipe_names
     from .options import describe
@@ -204,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list,
-               "info": cmd_info}[a.command]
+               "info": cmd_info, "compare": cmd_compare}[a.command]
     try:
         return handler(a)
     except NonFiniteLossError as e:

@@ -146,7 +146,8 @@ def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_
     fake = run.model.sample(n, generator=torch.Generator().manual_seed(seed))
     scores = {**scorer(fake), **run.model.extra_metrics(run.data, scorer.extractor)}
     result = {"run_dir": str(run_dir), "step": run.step, "dataset": name, "n": len(fake), "seed": seed,
-              "metrics": scores, "floor": scorer.floor(), "seconds": round(time.perf_counter() - t0, 2),
+              "requested": metrics, "metrics": scores, "floor": scorer.floor(),
+              "seconds": round(time.perf_counter() - t0, 2),
               "features": ("bundled classifier" if scorer.extractor is not None else
                            "raw pixels" if run.data.kind == "image" else "points")}
     if write:

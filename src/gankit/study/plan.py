@@ -1,0 +1,163 @@
+"""What a study still has to do: for each entry x seed, train, resume, only evaluate, or nothing.
+
+A study directory holds `study.json` (its name and spec) and `runs/LABEL/seedN/`, each an ordinary run
+directory (`gankit train --resume`, `gankit eval` work on it alone) with `study-run.json` beside the run's
+own files: the fingerprint of the config it was made with and the outcome of its last job.
+
+Re-invoking a study skips finished runs, resumes interrupted ones from their checkpoints, re-uses final
+evaluations already computed (`metrics.json` of the same step, samples and metrics), and re-runs only what a
+changed spec changed: a run whose config changed in anything but its budget is moved to `superseded/` and
+trained anew; one whose budget grew is resumed to the new budget.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config, parse_duration
+from ..errors import GankitError
+from ..options import to_dict
+from .spec import Spec
+
+STUDY_JSON = "study.json"
+RUN_JSON = "study-run.json"
+# Train settings that change neither what a run learns nor what it logs: not part of its fingerprint.
+_NEUTRAL = ("progress", "threads", "out_dir", "run_name", "tensorboard", "gif")
+_BUDGET = ("steps", "epochs", "budget")
+
+
+@dataclass
+class PlannedRun:
+    label: str
+    recipe: str
+    seed: int
+    run_dir: Path
+    config: Config
+    fingerprint: str
+    action: str            # train | resume | evaluate | done | failed
+    reason: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} seed {self.seed}"
+
+
+def fingerprint(cfg: Config) -> str:
+    """Hash of everything that makes a run what it is, except its budget (a longer budget resumes)."""
+    raw = to_dict(cfg)
+    for k in _NEUTRAL + _BUDGET:
+        raw["train"].pop(k, None)
+    return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def claim_directory(out: Path, spec: Spec, force: bool = False) -> None:
+    """Refuse an output directory that holds another study (or anything else) before any training."""
+    out = Path(out)
+    meta = out / STUDY_JSON
+    if meta.exists():
+        old = read_json(meta)
+        if old.get("name") != spec.name and not force:
+            raise GankitError(f"{str(out)!r} holds the study {old.get('name')!r}, not {spec.name!r}. Give another "
+                              "--out, or --force to add this study's runs there anyway.")
+    elif out.exists() and any(out.iterdir()) and not force:
+        raise GankitError(f"{str(out)!r} is not empty and holds no study ({STUDY_JSON}); give an empty or new "
+                          "--out directory.")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / STUDY_JSON).write_text(json.dumps({"name": spec.name, "spec": spec.to_dict(),
+                                              "updated": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
+
+
+def run_dir(out: Path, label: str, seed: int) -> Path:
+    return Path(out) / "runs" / label / f"seed{seed}"
+
+
+def plan(spec: Spec, out: Path, retry_failed: bool = False) -> list[PlannedRun]:
+    """One PlannedRun per entry x seed, in spec order, seeds interleaved (seed 0 of every entry first)."""
+    runs = []
+    for seed in spec.seeds:
+        for e in spec.entries:
+            cfg = spec.run_config(e, seed)
+            pr = PlannedRun(e.label, e.recipe, seed, run_dir(out, e.label, seed), cfg, fingerprint(cfg), "train")
+            _decide(pr, spec, out, retry_failed)
+            runs.append(pr)
+    return runs
+
+
+def _decide(pr: PlannedRun, spec: Spec, out: Path, retry_failed: bool) -> None:
+    d = pr.run_dir
+    meta, status = read_json(d / RUN_JSON), read_json(d / "status.json")
+    same = meta.get("fingerprint") == pr.fingerprint
+    outcome = meta.get("outcome", {})
+    # A run whose loss diverged, or whose job raised, fails again the same way: reported, not retried. A
+    # worker killed from outside (or a machine that went down) is not the run's fault: it resumes.
+    if same and (status.get("status") == "failed" or (outcome.get("status") == "failed" and not outcome.get("killed"))):
+        if retry_failed:
+            pr.action, pr.reason = "train", "retrying a failed run"
+        else:
+            pr.action, pr.reason = "failed", outcome.get("error") or status.get("message", "")
+        return
+    if not (d / "checkpoint.pt").exists():
+        pr.action, pr.reason = "train", "new"
+        return
+    if not same:
+        pr.action, pr.reason = "train", "the spec changed this run's config"
+        return
+    step, t = int(status.get("step", 0)), pr.config.train
+    if t.steps is not None:
+        if step > t.steps:
+            pr.action, pr.reason = "train", f"the budget shrank below the {step} steps done"
+        elif step < t.steps or status.get("status") != "finished":
+            pr.action, pr.reason = "resume", f"at step {step} of {t.steps}"
+        else:
+            pr.action = "done" if evaluation_current(d, spec, step) else "evaluate"
+        return
+    elapsed = float(status.get("elapsed", 0.0))   # a time budget
+    if status.get("status") != "finished" or elapsed < parse_duration(t.budget) - 1e-6:
+        pr.action, pr.reason = "resume", f"after {elapsed:.0f} s of training"
+    else:
+        pr.action = "done" if evaluation_current(d, spec, step) else "evaluate"
+
+
+def evaluation_request(spec: Spec) -> dict:
+    return {"metrics": spec.metrics, "n": spec.final_samples(spec.data_kind), "seed": 0}
+
+
+def evaluation_current(d: Path, spec: Spec, step: int) -> bool:
+    """Is metrics.json the final evaluation this spec asks for, of the run's last step?"""
+    m, want = read_json(d / "metrics.json"), evaluation_request(spec)
+    return (m.get("step") == step and m.get("n") == want["n"] and m.get("seed") == want["seed"]
+            and m.get("requested", "unset") == want["metrics"])
+
+
+def prepare(pr: PlannedRun, out: Path) -> None:
+    """Before a fresh `train`: move a superseded run aside (work is never silently lost), or clear the
+    leftovers of a run killed before its first checkpoint."""
+    d = pr.run_dir
+    if (d / "checkpoint.pt").exists():
+        old = read_json(d / RUN_JSON).get("fingerprint", "unknown")
+        dest = Path(out) / "superseded" / pr.label / f"seed{pr.seed}-{old}-{time.strftime('%Y%m%d-%H%M%S')}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(d), str(dest))
+    elif d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True, exist_ok=True)
+    write_run_json(d, {"label": pr.label, "recipe": pr.recipe, "seed": pr.seed, "fingerprint": pr.fingerprint})
+
+
+def write_run_json(d: Path, update: dict) -> None:
+    meta = read_json(d / RUN_JSON)
+    meta.update(update)
+    tmp = d / (RUN_JSON + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(d / RUN_JSON)
