@@ -34,7 +34,7 @@ def run_local(jobs: list[dict], workers: int, on_done: OnDone, on_start: Callabl
     interrupted = False
     old_term = signal.getsignal(signal.SIGTERM)
     if _main_thread():   # a scheduler's SIGTERM to compare itself stops it as Ctrl-C does
-        signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         while pending or live:
             while pending and len(live) < workers and not interrupted:
@@ -64,6 +64,10 @@ def run_local(jobs: list[dict], workers: int, on_done: OnDone, on_start: Callabl
         if _main_thread():
             signal.signal(signal.SIGTERM, old_term)
     return not interrupted
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _main_thread() -> bool:

@@ -132,15 +132,30 @@ def _made(results: dict, made: dict) -> str:
 def machine() -> dict:
     import os
 
+    from importlib.metadata import version
+
     import numpy
     import torch
 
-    from .. import __version__
-
-    return {"gankit": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+    return {"gankit": version("gankit"), "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version(), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, "
             f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}",
-            "host": platform.node(), "platform": platform.platform()}
+            "host": platform.node(), "platform": platform.platform(), "gankit commit": _commit()}
+
+
+def _commit() -> str:
+    """The git commit of the gankit source, where it is a checkout (with '+changes' for a dirty tree)."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", str(here.parent)], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (sha + ("+changes" if dirty else "")) if sha else "not a git checkout"
 
 
 def write_report(results: dict, out: Path, made: dict) -> Path:
