@@ -85,29 +85,31 @@ def summary_table(results: dict) -> str:
 
 
 def _samples(results: dict, out: Path) -> str:
-    first = {}
+    """The first seed's pictures of every entry side by side (same step for a step budget), then the
+    other seeds' per entry."""
+    by: dict[str, list] = {}
     for r in results["runs"]:
-        first.setdefault(r["label"], []).append(r)
-    blocks = []
+        by.setdefault(r["label"], []).append(r)
+    side, rest = [], []
     for lab in results["labels"]:
-        runs = first.get(lab, [])
+        runs = by.get(lab, [])
         figs = []
         for r in runs:
-            d = out / r["run_dir"]
             for name, what in (("samples.png", "samples"), ("generators.png", "per generator"), ("prior.png", "prior")):
-                p = d / name
+                p = out / r["run_dir"] / name
                 if p.exists():
                     figs.append((r, what, p.read_bytes()))
         if not figs:
-            blocks.append(f"<figure><figcaption>{_e(lab)}: no pictures (not run yet or failed)</figcaption></figure>")
+            side.append(f"<figure><figcaption>{_e(lab)}: no pictures (not run yet, or failed before "
+                        "its first)</figcaption></figure>")
             continue
-        shown = [f for f in figs if f[0] is runs[0]] or figs[:1]
-        rest = [f for f in figs if f not in shown]
-        inner = "".join(_figure(lab, r, w, b, True) for r, w, b in shown)
-        more = ("<details><summary>other seeds</summary><div class='grid'>"
-                + "".join(_figure(lab, r, w, b, False) for r, w, b in rest) + "</div></details>") if rest else ""
-        blocks.append(f"<div><h3>{_e(lab)}</h3><div class='grid'>{inner}</div>{more}</div>")
-    return "".join(blocks)
+        first = figs[0][0]
+        side += [_figure(lab, r, w, b, True) for r, w, b in figs if r is first]
+        others = [_figure(lab, r, w, b, False) for r, w, b in figs if r is not first]
+        if others:
+            rest.append(f"<h3>{_e(lab)}</h3><div class='grid'>{''.join(others)}</div>")
+    more = f"<details><summary>the other seeds</summary>{''.join(rest)}</details>" if rest else ""
+    return f"<div class='grid'>{''.join(side)}</div>{more}"
 
 
 def _figure(lab: str, r: dict, what: str, data: bytes, named: bool) -> str:

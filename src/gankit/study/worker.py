@@ -55,6 +55,8 @@ def execute(job: dict) -> dict:
     except Exception as e:   # a bug or a crash inside torch: reported with the run, the study goes on
         outcome["error"] = f"{type(e).__name__}: {e}"
         print(traceback.format_exc(), file=sys.stderr, flush=True)
+    if not outcome["train_s"] and job["action"] != "evaluate":   # a failure during training: its time too
+        outcome["train_s"] = round(time.perf_counter() - t0, 2)
     outcome["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     if d.exists():
         write_run_json(d, {"outcome": outcome})
