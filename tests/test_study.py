@@ -125,6 +125,8 @@ def test_a_tiny_study_runs_reports_and_skips_what_is_done(tmp_path):
     assert "4 done" in lines[0] and not any(line.startswith("[") for line in lines)
     assert (d / "metrics.json").stat().st_mtime_ns == stamp
     assert again.results["summary"] == res.results["summary"]
+    calls = again.results["made"]["invocations"]
+    assert [c["by_action"] for c in calls] == [{"train": 4}, {"done": 4}] and "Invocations" in again.report.read_text()
     # a changed entry re-runs only its own runs (the old ones kept under superseded/); a longer budget resumes
     changed = tiny_spec(entries=["gan-ring", {"recipe": "lsgan-ring", "overrides": {"model.optim_d.lr": 1e-4}}])
     actions = {(p.label, p.seed): p.action for p in plan(parse_spec(changed), out)}

@@ -88,6 +88,11 @@ def compare(spec: str | Path | dict | Spec, out: str | Path | None = None, *, wo
     api = f"gankit.compare({spec.name!r}, out={str(out)!r}, workers={workers}, backend={backend!r})"
     made = {**machine(), "command": command or api, "backend": f"{backend}, {workers} worker(s) x "
             f"{n_threads} thread(s)", "planning_s": round(t_plan, 2), "jobs_s": round(t_jobs, 1)}
+    made["invocations"] = planning.record_invocation(out, {
+        "command": made["command"], "backend": made["backend"], "started": time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - (time.perf_counter() - t_start))),
+        "jobs": len(jobs), "by_action": {a: n for a, n in counts.items() if n}, "jobs_s": made["jobs_s"],
+        "complete": complete})
     results["made"] = made
     jpath, cpath = write_tables(results, out)
     rpath = write_report(results, out, made)

@@ -74,8 +74,18 @@ def claim_directory(out: Path, spec: Spec, force: bool = False) -> None:
         raise GankitError(f"{str(out)!r} is not empty and holds no study ({STUDY_JSON}); give an empty or new "
                           "--out directory.")
     out.mkdir(parents=True, exist_ok=True)
+    old = read_json(meta)
     (out / STUDY_JSON).write_text(json.dumps({"name": spec.name, "spec": spec.to_dict(),
-                                              "updated": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
+                                              "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                              "invocations": old.get("invocations", [])}, indent=1))
+
+
+def record_invocation(out: Path, record: dict) -> list[dict]:
+    """Append one invocation (command, backend, what it ran, how long) to study.json; returns them all."""
+    meta = read_json(Path(out) / STUDY_JSON)
+    meta["invocations"] = meta.get("invocations", []) + [record]
+    (Path(out) / STUDY_JSON).write_text(json.dumps(meta, indent=1))
+    return meta["invocations"]
 
 
 def run_dir(out: Path, label: str, seed: int) -> Path:

@@ -123,9 +123,16 @@ def _made(results: dict, made: dict) -> str:
                    f'<td>{_fmt(r["steps"])}</td><td>{_fmt(r["train_s"])}</td><td>{_fmt(r["eval_s"])}</td>'
                    f'<td>{_fmt(r.get("job_s"))}</td>'
                    f'<td class="l">{_e(r["run_dir"])}</td></tr>' for r in results["runs"])
-    facts = "".join(f'<tr><td class="l">{_e(k)}</td><td class="l">{_e(v)}</td></tr>' for k, v in made.items())
+    facts = "".join(f'<tr><td class="l">{_e(k)}</td><td class="l">{_e(v)}</td></tr>' for k, v in made.items()
+                    if k != "invocations")
+    calls = "".join(f'<tr><td class="l">{_e(i.get("started"))}</td><td class="l">{_e(i.get("command"))}</td>'
+                    f'<td class="l">{_e(i.get("backend"))}</td><td class="l">{_e(i.get("by_action"))}</td>'
+                    f'<td>{_fmt(i.get("jobs_s"))}</td><td class="l">{"yes" if i.get("complete") else "interrupted"}'
+                    '</td></tr>' for i in made.get("invocations", []))
     spec = yaml.safe_dump(results["spec"], sort_keys=False)
-    return (f'<table>{facts}</table><h3>Runs (wall-clock seconds)</h3><table class="runs"><tr><th class="l">entry'
+    return (f'<table>{facts}</table><h3>Invocations</h3><table class="calls"><tr><th class="l">started</th>'
+            '<th class="l">command</th><th class="l">backend</th><th class="l">runs by action</th><th>jobs s</th>'
+            f'<th class="l">complete</th></tr>{calls}</table><h3>Runs (wall-clock seconds)</h3><table class="runs"><tr><th class="l">entry'
             '</th><th>seed</th><th class="l">status</th><th>steps</th><th>training loop s</th><th>final eval s</th>'
             '<th>job s (last invocation)</th>'
             f'<th class="l">run directory</th></tr>{rows}</table><h3>Spec</h3><pre>{_e(spec)}</pre>')
