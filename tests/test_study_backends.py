@@ -63,6 +63,18 @@ def test_the_ray_backend_gives_the_results_of_local_processes(local_study, tmp_p
     assert Path(res.report).exists()
 
 
-def test_an_unknown_backend_is_refused(tmp_path):
+def test_an_unknown_backend_or_an_unreachable_cluster_is_refused_at_once(tmp_path):
+    import socket
+    import time
+
     with pytest.raises(gankit.GankitError, match="Unknown backend 'slurm'"):
         gankit.compare(tiny_spec(), tmp_path / "x", backend="slurm", log=quiet)
+    with socket.socket() as s:   # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.time()
+    with pytest.raises(gankit.GankitError, match=f"Cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        gankit.compare(tiny_spec(), tmp_path / "y", backend="ray", address=f"127.0.0.1:{port}", log=quiet)
+    assert time.time() - t0 < 10 and not (tmp_path / "y").exists()
+    with pytest.raises(gankit.GankitError, match="HOST:PORT"):
+        gankit.compare(tiny_spec(), tmp_path / "z", backend="ray", address="nonsense", log=quiet)

@@ -113,6 +113,22 @@ def _result(proc: subprocess.Popen) -> dict:
 
 
 # ----------------------------------------------------------------------------------------- ray
+def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse a HOST:PORT that nothing answers on, in seconds: Ray itself would retry for minutes."""
+    import socket
+
+    if not address or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise GankitError(f"--ray-address must be HOST:PORT of a Ray head node (e.g. 10.0.0.5:6379), got {address!r}.")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise GankitError(f"Cannot reach the Ray cluster at {address}: {e.strerror or e}. Start one with `ray start "
+                          "--head` there, or leave out --ray-address to run on a local Ray instance.") from None
+
+
 def run_ray(jobs: list[dict], workers: int, on_done: OnDone, address: str | None = None,
             on_start: Callable[[dict], None] = lambda j: None) -> bool:
     """Run jobs as Ray tasks on the cluster at `address` (or a local instance started for the study).

@@ -46,6 +46,8 @@ def compare(spec: str | Path | dict | Spec, out: str | Path | None = None, *, wo
         raise GankitError(f"--workers must be a positive number of processes, got {workers!r}.")
     if threads is not None and threads < 1:
         raise GankitError(f"--threads must be positive, got {threads}.")
+    if backend == "ray":
+        backends.check_ray_address(address)
     spec = spec if isinstance(spec, Spec) else parse_spec(spec) if isinstance(spec, dict) else read_spec(spec)
     out = Path(out) if out is not None else Path("runs") / f"study-{spec.name}"
     planning.claim_directory(out, spec, force=force)
