@@ -8,7 +8,6 @@ before anything is built, with a did-you-mean suggestion.
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Literal, Optional
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 from .options import Options, build, check_positive, component, deep_copy, opt, to_dict
 
 RECIPE_DIR = Path(__file__).parent / "configs"
@@ -112,8 +111,7 @@ def read_yaml(source: str | Path, _depth: int = 0) -> tuple[dict, str]:
         path = RECIPE_DIR / f"{source}.yaml"
     if not path.exists():
         recipes = recipe_names()
-        hint = difflib.get_close_matches(str(source), recipes, n=1)
-        guess = f" Did you mean {hint[0]!r}?" if hint else ""
+        guess = did_you_mean(source, recipes)
         raise ConfigError(f"No config file or recipe named {str(source)!r}.{guess} "
                           f"Give a path to a YAML file or one of the recipes: {', '.join(recipes)}.")
     try:
@@ -184,8 +182,7 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
     raw = apply_overrides(raw, list(overrides))
     for section in raw:
         if section not in ("model", "data", "train"):  # `extends` is consumed by read_yaml
-            hint = difflib.get_close_matches(str(section), ["model", "data", "train"], n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
+            guess = did_you_mean(section, ["model", "data", "train"])
             raise ConfigError(f"Unknown section {section!r} in the config.{guess} "
                               "A config has the sections model, data and train.")
     return build(Config, raw, "config")

@@ -12,7 +12,6 @@ config.py's business.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import types
 import typing
@@ -21,7 +20,7 @@ from typing import Any, Literal, Union
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 from .registry import lookup
 
 
@@ -103,8 +102,7 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
     if origin is Literal:
         choices = typing.get_args(tp)
         if value not in choices:
-            hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
+            guess = did_you_mean(value, choices)
             raise ConfigError(f"{path} must be {_type_name(tp)}, got {value!r}.{guess}")
         return value
     if tp is bool:
@@ -160,8 +158,7 @@ def build(cls: type, raw: Any, path: str, base: Any = None) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in fields:
-            hint = difflib.get_close_matches(str(key), fields, n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
+            guess = did_you_mean(key, fields)
             where = f"{path} ({raw['name']!r})" if "name" in fields and "name" in raw else path
             raise ConfigError(f"Unknown option {key!r} in {where}.{guess} "
                               f"Valid options: {', '.join(fields)}.")

@@ -7,11 +7,10 @@ tables are filled when the component packages (data, nets, models) are imported,
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 KINDS = ("model", "dataset", "net")
 _TABLES: dict[str, dict[str, "Entry"]] = {k: {} for k in KINDS}
@@ -47,8 +46,7 @@ def lookup(kind: str, name: str) -> Entry:
     table = _TABLES[kind]
     if name not in table:
         valid = ", ".join(sorted(table))
-        hint = difflib.get_close_matches(str(name), table, n=1)
-        guess = f" Did you mean {hint[0]!r}?" if hint else ""
+        guess = did_you_mean(name, table)
         raise ConfigError(f"Unknown {kind} {name!r}.{guess} Valid {kind}s: {valid}. "
                           f"`gankit list` shows them all with a one-line summary.")
     return table[name]

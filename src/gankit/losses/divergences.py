@@ -8,7 +8,6 @@ finite for any finite v. `conjugate` returns +inf outside dom f* (where the supr
 """
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -17,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, did_you_mean
 
 Fn = Callable[[Tensor], Tensor]
 LOG2 = math.log(2.0)
@@ -74,8 +73,7 @@ def get_divergence(name: str) -> Divergence:
     """The divergence called `name`; ConfigError naming the valid ones otherwise."""
     if name in DIVERGENCES:
         return DIVERGENCES[name]
-    close = difflib.get_close_matches(str(name), DIVERGENCES, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, DIVERGENCES)
     raise ConfigError(f"Unknown f-divergence {name!r}; valid names are: {', '.join(DIVERGENCES)}.{hint}")
 
 

@@ -15,7 +15,6 @@ the same metrics. A spec is checked whole before any training starts; every erro
 """
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 import yaml
 
 from ..config import Config, load_config, parse_duration, read_yaml
-from ..errors import ConfigError, GankitError
+from ..errors import ConfigError, GankitError, did_you_mean
 from ..options import to_dict
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "studies"
@@ -134,8 +133,7 @@ def read_spec(source: str | Path | dict) -> Spec:
         if not path.exists() and str(source) in spec_names():
             path = SPEC_DIR / f"{source}.yaml"
         if not path.exists():
-            hint = difflib.get_close_matches(str(source), spec_names(), n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
+            guess = did_you_mean(source, spec_names())
             raise SpecError(f"No study spec {str(source)!r}.{guess} Give a YAML file or one of the bundled "
                             f"specs (`gankit compare --list`): {', '.join(spec_names())}.")
         try:
@@ -151,8 +149,7 @@ def read_spec(source: str | Path | dict) -> Spec:
 def parse_spec(raw: dict) -> Spec:
     for key in raw:
         if key not in KEYS:
-            hint = difflib.get_close_matches(str(key), KEYS, n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
+            guess = did_you_mean(key, KEYS)
             raise SpecError(f"Unknown key {key!r} in the study spec.{guess} Keys: {', '.join(KEYS)}.")
     name = raw.get("name") or "study"
     if not isinstance(name, str) or not _LABEL.fullmatch(name):
@@ -247,8 +244,7 @@ def _entry(raw: Any, i: int) -> Entry:
         raise SpecError(f"{where} must be a recipe name or a mapping with `recipe:`, got {raw!r}.")
     for key in raw:
         if key not in ENTRY_KEYS:
-            hint = difflib.get_close_matches(str(key), ENTRY_KEYS, n=1)
-            guess = f" Did you mean {hint[0]!r}?" if hint else ""
+            guess = did_you_mean(key, ENTRY_KEYS)
             raise SpecError(f"Unknown key {key!r} in {where} ({raw['recipe']!r}).{guess} "
                             f"Keys of an entry: {', '.join(ENTRY_KEYS)}.")
     recipe = str(raw["recipe"])
