@@ -74,6 +74,10 @@ def test_an_output_directory_of_another_study_or_of_anything_else_is_refused(tmp
     (tmp_path / "junk" / "notes.txt").write_text("mine")
     with pytest.raises(gankit.GankitError, match="not empty and holds no study"):
         gankit.compare(tiny_spec(), tmp_path / "junk", log=quiet)
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "study.json").write_text('{"name": "tin')   # torn by a full disk, say
+    with pytest.raises(gankit.GankitError, match="study.json' is damaged"):
+        gankit.compare(tiny_spec(), tmp_path / "damaged", log=quiet)
 
 
 def test_budgets_read_as_steps_images_or_time():

@@ -42,8 +42,8 @@ def run_local(jobs: list[dict], workers: int, on_done: OnDone, on_start: Callabl
                 on_start(job)
                 live[_spawn(job)] = job
             for proc in [p for p in live if p.poll() is not None]:
-                live.pop(proc)
-                on_done(proc._gankit_job, _result(proc))   # noqa: SLF001
+                job = live.pop(proc)
+                on_done(job, _result(proc, job))
             if not pending and not live:
                 break
             time.sleep(0.05)
@@ -59,7 +59,7 @@ def run_local(jobs: list[dict], workers: int, on_done: OnDone, on_start: Callabl
                 for p in live:
                     p.kill()
                 break
-            on_done(job, _result(proc))
+            on_done(job, _result(proc, job))
     finally:
         if _main_thread():
             signal.signal(signal.SIGTERM, old_term)
@@ -87,26 +87,29 @@ def _spawn(job: dict) -> subprocess.Popen:
     # A session of its own: a terminal's Ctrl-C reaches compare only, which then stops each worker once.
     proc = subprocess.Popen([sys.executable, "-m", "gankit.study.worker", str(job_file)], stdout=log,
                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    proc._gankit_job = job        # noqa: SLF001  (for the outcome of a worker that died)
     log.close()
     return proc
 
 
-def _result(proc: subprocess.Popen) -> dict:
+def _result(proc: subprocess.Popen, job: dict) -> dict:
     from .worker import outcome_of
 
-    job = proc._gankit_job       # noqa: SLF001
     out = outcome_of(Path(job["run_dir"]))
     if out.get("pid") == proc.pid:
         return out
-    # The worker died before it could write its outcome (killed, out of memory, a crash in native code):
-    # recorded as such, so that the next invocation resumes it from its last checkpoint.
+    # The worker died before it could write its outcome (killed, out of memory, a crash in native code).
+    how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+    return _killed(job, f"the worker process ended with {how} before reporting (see "
+                        f"{Path(job['run_dir']) / 'study.log'}); the same compare command resumes it from its "
+                        "last checkpoint", pid=proc.pid)
+
+
+def _killed(job: dict, error: str, **extra) -> dict:
+    """The outcome of a job whose worker died, recorded as such in the run, so that the next invocation
+    resumes it from its last checkpoint rather than report it as the run's own failure."""
     from .plan import write_run_json
 
-    how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
-    out = {"status": "failed", "killed": True, "train_s": 0.0, "eval_s": 0.0, "pid": proc.pid,
-           "error": f"the worker process ended with {how} before reporting (see {Path(job['run_dir']) / 'study.log'}); "
-                    "the same compare command resumes it from its last checkpoint"}
+    out = {"status": "failed", "killed": True, "train_s": 0.0, "eval_s": 0.0, **extra, "error": error}
     if Path(job["run_dir"]).exists():
         write_run_json(Path(job["run_dir"]), {"outcome": out})
     return out
@@ -162,13 +165,7 @@ def run_ray(jobs: list[dict], workers: int, on_done: OnDone, address: str | None
                 try:
                     on_done(job, ray.get(ref))
                 except ray.exceptions.RayError as e:   # the worker died or the task was cancelled
-                    from .plan import write_run_json
-
-                    out = {"status": "failed", "killed": True, "train_s": 0.0, "eval_s": 0.0,
-                           "error": f"Ray: {type(e).__name__}: {str(e).strip().splitlines()[0]}"}
-                    if Path(job["run_dir"]).exists():
-                        write_run_json(Path(job["run_dir"]), {"outcome": out})
-                    on_done(job, out)
+                    on_done(job, _killed(job, f"Ray: {type(e).__name__}: {str(e).strip().splitlines()[0]}"))
     except KeyboardInterrupt:
         interrupted = True
         for ref in live:           # KeyboardInterrupt inside each task: its last checkpoint stays

@@ -96,11 +96,10 @@ def compare(spec: str | Path | dict | Spec, out: str | Path | None = None, *, wo
         "jobs": len(jobs), "by_action": {a: n for a, n in counts.items() if n}, "jobs_s": made["jobs_s"],
         "complete": complete})
     results["made"] = made
-    jpath, cpath = write_tables(results, out)
     rpath = write_report(results, out, made)
-    made["report_s"] = round(time.perf_counter() - t_report, 2)
+    made["report_s"] = round(time.perf_counter() - t_report, 2)   # the tables below take milliseconds
     made["total_s"] = round(time.perf_counter() - t_start, 1)
-    write_tables(results, out)   # again, with the report's own time in it
+    jpath, cpath = write_tables(results, out)
     if not complete:
         log(f"interrupted: every run keeps its last checkpoint; run the same command again to continue ({out})")
     log(f"report: {rpath}\ntables: {cpath}, {jpath}")

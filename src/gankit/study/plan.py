@@ -65,8 +65,11 @@ def claim_directory(out: Path, spec: Spec, force: bool = False) -> None:
     """Refuse an output directory that holds another study (or anything else) before any training."""
     out = Path(out)
     meta = out / STUDY_JSON
+    old = read_json(meta)
+    if meta.exists() and not old and not force:
+        raise GankitError(f"{str(meta)!r} is damaged (not readable JSON), so it cannot say which study "
+                          f"{str(out)!r} holds. Give another --out, or --force to take it for {spec.name!r}.")
     if meta.exists():
-        old = read_json(meta)
         if old.get("name") != spec.name and not force:
             raise GankitError(f"{str(out)!r} holds the study {old.get('name')!r}, not {spec.name!r}. Give another "
                               "--out, or --force to add this study's runs there anyway.")
@@ -74,7 +77,6 @@ def claim_directory(out: Path, spec: Spec, force: bool = False) -> None:
         raise GankitError(f"{str(out)!r} is not empty and holds no study ({STUDY_JSON}); give an empty or new "
                           "--out directory.")
     out.mkdir(parents=True, exist_ok=True)
-    old = read_json(meta)
     (out / STUDY_JSON).write_text(json.dumps({"name": spec.name, "spec": spec.to_dict(),
                                               "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                               "invocations": old.get("invocations", [])}, indent=1))
@@ -99,12 +101,12 @@ def plan(spec: Spec, out: Path, retry_failed: bool = False) -> list[PlannedRun]:
         for e in spec.entries:
             cfg = spec.run_config(e, seed)
             pr = PlannedRun(e.label, e.recipe, seed, run_dir(out, e.label, seed), cfg, fingerprint(cfg), "train")
-            _decide(pr, spec, out, retry_failed)
+            _decide(pr, spec, retry_failed)
             runs.append(pr)
     return runs
 
 
-def _decide(pr: PlannedRun, spec: Spec, out: Path, retry_failed: bool) -> None:
+def _decide(pr: PlannedRun, spec: Spec, retry_failed: bool) -> None:
     d = pr.run_dir
     meta, status = read_json(d / RUN_JSON), read_json(d / "status.json")
     same = meta.get("fingerprint") == pr.fingerprint
@@ -140,7 +142,7 @@ def _decide(pr: PlannedRun, spec: Spec, out: Path, retry_failed: bool) -> None:
 
 
 def evaluation_request(spec: Spec) -> dict:
-    return {"metrics": spec.metrics, "n": spec.final_samples(spec.data_kind), "seed": 0}
+    return {"metrics": spec.metrics, "n": spec.final_samples, "seed": 0}
 
 
 def evaluation_current(d: Path, spec: Spec, step: int) -> bool:

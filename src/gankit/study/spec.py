@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from ..config import Config, load_config, parse_duration, read_yaml
+from ..config import Config, load_config, parse_duration
 from ..errors import ConfigError, GankitError, did_you_mean
 from ..options import to_dict
 
@@ -80,23 +80,20 @@ class Spec:
     final_n: int | None = None
     overrides: list[str] = field(default_factory=list)
     description: str = ""
-    source: dict = field(default_factory=dict)   # the spec as written, for the report
     data_kind: str = "image"                     # image | points, found by check_spec
 
     # ------------------------------------------------------------------------------- per run
     def run_config(self, entry: Entry, seed: int) -> Config:
         """The whole config of one run of the study (the entry's, with the study's seed and budget)."""
-        return load_config(self.raw_config(entry), [f"train.seed={seed}"])
-
-    def raw_config(self, entry: Entry) -> dict:
-        return to_dict(entry.config)
+        return load_config(to_dict(entry.config), [f"train.seed={seed}"])
 
     @property
     def data_name(self) -> str:
         return self.entries[0].config.data.name
 
-    def final_samples(self, data_kind: str) -> int:
-        return self.final_n or (2500 if data_kind == "points" else 10_000)
+    @property
+    def final_samples(self) -> int:
+        return self.final_n or (2500 if self.data_kind == "points" else 10_000)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description, "seeds": self.seeds,
@@ -178,7 +175,7 @@ def parse_spec(raw: dict) -> Spec:
                             "them its own `label:`.")
         seen[e.label] = i
     spec = Spec(name=name, entries=entries, seeds=seeds, budget=budget, metrics=metrics, overrides=common,
-                description=str(raw.get("description", "") or ""), source=raw, **ints)
+                description=str(raw.get("description", "") or ""), **ints)
     check_spec(spec)
     return spec
 
@@ -265,8 +262,7 @@ def check_spec(spec: Spec) -> None:
                 raise SpecError(f"{where}: {key} is the study's to set (budget, seeds, eval_every, eval_n, "
                                 f"metrics apply to every entry alike); remove {item!r} from the overrides.")
         try:
-            raw, _ = read_yaml(e.recipe)
-            base = load_config(raw, spec.overrides + e.overrides)
+            base = load_config(e.recipe, spec.overrides + e.overrides)
         except ConfigError as err:
             raise SpecError(f"{where}: {err}") from None
         extra = spec.budget.overrides(base.train.batch_size)
