@@ -232,6 +232,8 @@ def test_the_cli_shorthand_and_list(tmp_path, capsys):
     assert "objectives-ring" in capsys.readouterr().out
     assert main(["compare", "gan-ring", "lsgan-ring", "--seeds", "2"]) == 2
     assert "needs --budget" in capsys.readouterr().err
+    assert main(["compare", "objectives-rng"]) == 2
+    assert "neither a recipe nor a study spec. Did you mean 'objectives-ring'?" in capsys.readouterr().err
     assert main(["compare", "objectives-ring", "--seeds", "2"]) == 2
     assert "--seeds belong to the recipes form" in capsys.readouterr().err
     code = main(["compare", "gan-ring", "lsgan-ring", "--seeds", "1", "--budget", "40", "--out", str(tmp_path / "c"),

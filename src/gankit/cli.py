@@ -189,6 +189,17 @@ def cmd_compare(a: argparse.Namespace) -> int:
                               f"({a.items[0]}). Edit the spec, or list recipes instead.")
         spec = a.items[0]
     else:
+        from pathlib import Path
+
+        from .config import recipe_names
+        from .errors import did_you_mean
+        from .study.spec import spec_names
+
+        for item in a.items:   # a mistyped spec name would otherwise read as a recipe
+            if item not in recipe_names() and not Path(item).exists():
+                raise GankitError(f"{item!r} is neither a recipe nor a study spec."
+                                  f"{did_you_mean(item, spec_names() + recipe_names())} `gankit list` shows the "
+                                  "recipes, `gankit compare --list` the specs.")
         if a.budget is None:
             raise GankitError("gankit compare RECIPE... needs --budget (e.g. 5000 steps, 320000images or 10m): "
                               "one budget, the same for every recipe.")
