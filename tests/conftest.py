@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 import torch
@@ -6,6 +7,8 @@ import torch
 from helpers import tiny_ring
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The folder loader's decoded-image cache: a throwaway one, never the user's ~/.cache.
+os.environ["GANKIT_CACHE"] = tempfile.mkdtemp(prefix="gankit-test-cache-")
 torch.set_num_threads(2)
 
 

@@ -202,6 +202,8 @@ def test_a_damaged_checkpoint_or_an_outdated_stored_config_is_named(tmp_path, ri
     state = torch.load(d / "checkpoint.pt", weights_only=True)
     state["config"]["model"]["removed_option"] = 1           # as if written by a version with that option
     torch.save(state, d / "checkpoint.pt")
+    for name in ("checkpoint.json", "checkpoint.prev.pt"):   # as a run of a version without manifests
+        (d / name).unlink(missing_ok=True)
     for call in (lambda: resume(d, ["train.steps=4"]), lambda: branch(d, tmp_path / "b", ["train.steps=4"]),
                  lambda: load_run(d)):
         with pytest.raises(ConfigError, match="checkpoint in .*older version.*'removed_option'"):

@@ -124,7 +124,9 @@ def cmd_train(a: argparse.Namespace) -> int:
     if last:
         step, scores = last
         print(f"evaluation at step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
-    return 130 if result.status == "interrupted" else 0
+    if result.status != "interrupted":
+        return 0
+    return 143 if result.stopped_by == "SIGTERM" else 130   # what a shell reports for those signals
 
 
 def _last_evaluation(run_dir) -> tuple[int, dict] | None:

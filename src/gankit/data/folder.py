@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
+import sys
+
 import numpy as np
 import torch
 from PIL import Image
@@ -12,6 +14,7 @@ from PIL import Image
 from ..options import opt
 from ..errors import ConfigError, DataError
 from ..registry import register
+from . import cache
 from .base import DataOptions, Dataset
 from .images import check_image_size, to_signed
 
@@ -25,6 +28,11 @@ class FolderOptions(DataOptions):
     channels: Literal[1, 3] = opt(3, "1 = grayscale, 3 = RGB")
     test_fraction: float = opt(0.1, "fraction of the images held out as a test set (seeded split)")
     max_images: Optional[int] = opt(None, "use at most this many images (a seeded random subset)")
+    on_bad_image: Literal["stop", "skip"] = opt(
+        "stop", "a file that cannot be decoded: stop (naming every such file) or skip it (a count and the "
+                "paths on stderr)")
+    cache: bool = opt(True, "keep the decoded images in gankit's cache ($GANKIT_CACHE, default "
+                            "~/.cache/gankit) so the next run skips decoding; a damaged entry is rebuilt")
 
     def check(self, path: str) -> None:
         super().check(path)
@@ -50,6 +58,13 @@ def find_images(root: Path) -> list[Path]:
     return paths
 
 
+class BadImage(DataError):
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"Cannot read image {path}: {reason}. Delete or replace the file, or move it out of "
+                         "data.root (or set data.on_bad_image=skip).")
+        self.path, self.reason = path, reason
+
+
 def read_image(path: Path, size: int, mode: str) -> np.ndarray:
     """Decode, convert to `mode` ("L" or "RGB"), centre-crop to a square, resize: uint8 (size, size[, 3])."""
     try:
@@ -57,9 +72,8 @@ def read_image(path: Path, size: int, mode: str) -> np.ndarray:
             img.draft(mode, (size, size))  # JPEG: let the decoder downscale big photos (much faster)
             img = img.convert("RGBA") if img.mode == "P" else img  # palettes may carry transparency
             img = img.convert(mode)
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"Cannot read image {path}: {e}. Delete or replace the file, or move it out of "
-                        "data.root.") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise BadImage(path, str(e) or type(e).__name__) from None
     w, h = img.size
     side = min(w, h)
     box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
@@ -90,6 +104,35 @@ def check_memory(n: int, channels: int, size: int, root: Path) -> None:
                     f"(data.max_images={fits} fits) or smaller images (data.image_size).")
 
 
+def decode(paths: list[Path], size: int, channels: int, on_bad: str, root: Path) -> tuple[np.ndarray, list[str]]:
+    """uint8 (N, C, H, W) of the files that decode, and the paths (with reasons) of those that do not.
+    Every file is tried before stopping, so one error lists all the files to fix."""
+    mode = "L" if channels == 1 else "RGB"
+    # Decoded straight into one uint8 buffer, then one float copy: 5 bytes a pixel at the peak.
+    images = np.empty((len(paths), channels, size, size), dtype=np.uint8)
+    bad: list[BadImage] = []
+    k = 0
+    for path in paths:
+        try:
+            images[k] = read_image(path, size, mode).reshape(size, size, channels).transpose(2, 0, 1)
+        except BadImage as e:
+            bad.append(e)
+            continue
+        k += 1
+    listed = "; ".join(f"{e.path} ({e.reason[:120]})" for e in bad[:10]) + (
+        f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+    if bad and (on_bad == "stop" or k == 0):
+        if len(bad) == 1:
+            raise bad[0]
+        what = "none of them decodes" if k == 0 else "set data.on_bad_image=skip to train without them"
+        raise DataError(f"{len(bad)} of the {len(paths)} images in {root} cannot be read ({what}): {listed}. "
+                        "Delete or replace the files, or move them out of data.root.")
+    if bad:
+        print(f"gankit: warning: skipped {len(bad)} of {len(paths)} images in {root} that cannot be read "
+              f"(data.on_bad_image=skip): {listed}", file=sys.stderr)
+    return images[:k], [str(e.path) for e in bad]
+
+
 @register("dataset", "folder", FolderOptions)
 def load_folder(opts: FolderOptions) -> Dataset:
     """Your own images: any folder of png/jpg/webp/bmp files, centre-cropped and resized."""
@@ -97,16 +140,29 @@ def load_folder(opts: FolderOptions) -> Dataset:
     paths = find_images(root)
     g = torch.Generator().manual_seed(opts.seed)
     order = torch.randperm(len(paths), generator=g)[:opts.max_images].tolist()
-    n_test = min(round(len(order) * opts.test_fraction), len(order) - 1)  # keep one training image
-    mode = "L" if opts.channels == 1 else "RGB"
     size, c = opts.image_size, opts.channels
     check_memory(len(order), c, size, root)
-    # Decoded straight into one uint8 (N, C, H, W) buffer, then one float copy: 5 bytes a pixel at the peak.
-    images = np.empty((len(order), c, size, size), dtype=np.uint8)
-    for j, i in enumerate(order):
-        images[j] = read_image(paths[i], size, mode).reshape(size, size, c).transpose(2, 0, 1)
-    x = to_signed(torch.from_numpy(images))
+    chosen = [paths[i] for i in order]
+    key = None
+    if opts.cache:   # what the decoded array depends on: the files (name, size, mtime) and the transform
+        try:
+            files = [(str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in chosen]
+            key = cache.make_key("folder", 1, str(root.resolve()), size, c, opts.on_bad_image, files)
+        except OSError:
+            key = None
+    hit = cache.load("folder", key) if key else None
+    if hit is not None:
+        images, skipped = hit[0], list(hit[1].get("skipped", []))
+    else:
+        images, skipped = decode(chosen, size, c, opts.on_bad_image, root)
+        if key:
+            cache.store("folder", key, images, {"skipped": skipped})
+    if skipped and hit is not None:
+        print(f"gankit: warning: skipped {len(skipped)} of {len(chosen)} images in {root} that cannot be read "
+              f"(data.on_bad_image=skip; from the cache): {'; '.join(skipped[:10])}", file=sys.stderr)
+    n_test = min(round(len(images) * opts.test_fraction), len(images) - 1)  # keep one training image
+    x = to_signed(torch.from_numpy(np.ascontiguousarray(images)))
     del images
-    n_train = len(order) - n_test
+    n_train = len(x) - n_test
     return Dataset(name="folder", kind="image", train=x[:n_train], test=x[n_train:] if n_test else None,
-                   info={"paths": len(order), "root": str(root)})
+                   info={"paths": len(x), "root": str(root), "skipped": skipped})

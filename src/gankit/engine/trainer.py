@@ -1,7 +1,9 @@
 """The training loop: drives any Model, writes everything a run leaves behind, resumes exactly.
 
-A run directory holds: config.yaml, checkpoint.pt, status.json, losses.jsonl/.csv/.png,
-samples/step_*.png (fixed-noise grids), samples.png (the last grid), training.gif and tb/.
+A run directory holds: config.yaml, checkpoint.pt + checkpoint.prev.pt + checkpoint.json (the last two
+checkpoints and their SHA-256: checkpoint.py), run.lock (one trainer at a time: lock.py), status.json,
+losses.jsonl/.csv/.png, samples/step_*.png (fixed-noise grids), samples.png (the last grid), training.gif
+and tb/.
 """
 from __future__ import annotations
 
@@ -28,11 +30,12 @@ from ..models import Model, build_model
 from ..viz import make_gif, plot_losses
 from ..viz.grid import save_samples_png
 from .batches import BatchStream
-from .checkpoint import checkpoint_config, checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import (FORMAT, StateMismatch, checkpoint_config, has_checkpoint, load_checkpoint,
+                         save_checkpoint)
 from .device import resolve_device
+from .lock import RunLock
 from .logging import RunLog, read_rows
-
-FORMAT = 1   # checkpoint layout version
+from .writes import write_error, write_text_atomic, writes
 
 
 @dataclass
@@ -42,6 +45,7 @@ class RunResult:
     status: str                  # finished | interrupted
     losses: dict[str, float]     # the last logged values
     elapsed: float               # seconds of training, over all sessions of the run
+    stopped_by: str | None = None  # the signal that interrupted it (SIGINT, SIGTERM)
 
 
 class Trainer:
@@ -85,16 +89,27 @@ class Trainer:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             run_dir = Path(t.out_dir) / (t.run_name or f"{recipe}-{stamp}")
         self.run_dir = Path(run_dir)
-        if state is not None:
-            self._restore(state)
-        elif checkpoint_path(self.run_dir).exists():
-            raise RunError(f"{str(self.run_dir)!r} already holds a run. Resume it with "
-                           f"`gankit train --resume {self.run_dir}`, or choose another train.run_name.")
-        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         self._stop_reason: str | None = None
         self._window: list[tuple[int, dict[str, torch.Tensor]]] = []
         self.last_losses: dict[str, float] = {}
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunError(f"Cannot create the run directory {str(self.run_dir)!r}: {e.strerror}. Choose a "
+                           "writable place with --out (or train.out_dir).") from None
+        self.lock = RunLock(self.run_dir).acquire()   # before anything is written or read back
+        try:
+            if state is not None:
+                self._restore(state)
+            elif has_checkpoint(self.run_dir):
+                raise RunError(f"{str(self.run_dir)!r} already holds a run. Resume it with "
+                               f"`gankit train --resume {self.run_dir}`, or choose another train.run_name.")
+            with writes(self.run_dir, "write the run's config", self._status):
+                (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+                (self.run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        except BaseException:
+            self.lock.release()
+            raise
 
     # ------------------------------------------------------------------------------------- budget
     def _planned_steps(self) -> int | None:
@@ -116,13 +131,32 @@ class Trainer:
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        # Losses of steps not yet averaged into a log row (a stop between log intervals): the resumed run
+        # logs the same rows as one that was never stopped.
+        window = [(s, {k: float(v) for k, v in out.items()}) for s, out in self._window]
         return {"format": FORMAT, "step": self.step, "elapsed": self.elapsed, "config": to_dict(self.cfg),
                 "model": self.model.state_dict(), "stream": self.stream.state_dict(), "rng": rng,
-                "fixed_latent": {k: v.cpu() for k, v in self.fixed_latent.items()}}
+                "fixed_latent": {k: v.cpu() for k, v in self.fixed_latent.items()}, "window": window}
 
     def _restore(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.stream.load_state_dict(state["stream"])
+        saved = state["config"]["model"].get("name") if isinstance(state.get("config"), dict) else None
+        try:
+            on_disk = yaml.safe_load((self.run_dir / "config.yaml").read_text())["model"]["name"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            on_disk = None   # no readable config.yaml: the checkpoint's own config is the record
+        if on_disk is not None and saved is not None and on_disk != saved:
+            raise RunError(f"The checkpoint in {str(self.run_dir)!r} is of a {saved!r} run, but the folder's "
+                           f"config.yaml is of a {on_disk!r} run: the checkpoint was copied from another run. "
+                           "Resume each run in its own folder.")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.stream.load_state_dict(state["stream"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:
+            first = (str(e).strip().splitlines() or [""])[0]
+            raise StateMismatch(f"The checkpoint in {str(self.run_dir)!r} does not fit the {self.cfg.model.name!r} "
+                           f"model its config builds ({type(e).__name__}: {first[:300]}). It was written by "
+                           "another version of gankit or for other networks; start a new run.", first) from None
+        self._window = [(int(s), {k: torch.tensor(v) for k, v in out.items()}) for s, out in state.get("window", [])]
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         self.fixed_latent = {k: v.to(self.device) for k, v in state["fixed_latent"].items()}
         torch.set_rng_state(state["rng"]["torch"])
@@ -130,7 +164,8 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
     def save(self) -> None:
-        save_checkpoint(self.state_dict(), checkpoint_path(self.run_dir))
+        with writes(self.run_dir, f"write the checkpoint of step {self.step}", self._status):
+            save_checkpoint(self.state_dict(), self.run_dir)
 
     def _status(self, status: str, message: str = "") -> None:
         # pid and host let `gankit info` tell a live run from one that died without a word.
@@ -138,7 +173,7 @@ class Trainer:
                 "planned_steps": self.total_steps, "message": message, "losses": self.last_losses,
                 "updated": datetime.now().isoformat(timespec="seconds"), "pid": os.getpid(),
                 "host": socket.gethostname()}
-        (self.run_dir / "status.json").write_text(json.dumps(info, indent=1))
+        write_text_atomic(self.run_dir / "status.json", json.dumps(info, indent=1))
 
     # ------------------------------------------------------------------------------------- logging
     def _flush(self, log: RunLog) -> None:
@@ -187,9 +222,20 @@ class Trainer:
         signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
 
     def fit(self, progress: bool | None = None) -> RunResult:
+        """Train to the planned steps or budget. SIGINT/SIGTERM: finish the step, checkpoint, return with
+        status 'interrupted'; a second signal stops at once (the last checkpoint stays)."""
+        self.lock.acquire()
+        try:
+            return self._fit(progress)
+        finally:
+            self.lock.release()
+
+    def _fit(self, progress: bool | None) -> RunResult:
         t = self.cfg.train
         resumed = self.step > 0
-        log = RunLog(self.run_dir, t.tensorboard, resume_step=self.step if resumed else None)
+        with writes(self.run_dir, "open the run's log", self._status):
+            log = RunLog(self.run_dir, t.tensorboard, resume_step=self.step if resumed else None)
+            self._status("running")
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -201,7 +247,6 @@ class Trainer:
             # In a log file (no terminal) a redraw is a new line: redraw rarely there.
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                        desc=self.run_dir.name[:28], mininterval=0.2 if sys.stderr.isatty() else 15)
-        self._status("running")
         amp = t.amp and self.device.type == "cuda"
         status = "finished"
         try:
@@ -236,11 +281,12 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
             if status == "interrupted":
-                self._flush(log)
                 self.save()
         except NonFiniteLossError as e:
             self._status("failed", str(e))
             raise
+        except OSError as e:   # a sample, log or status write (a checkpoint write is reported by save())
+            raise write_error(self.run_dir, "write the run's files", e, self._status) from None
         except KeyboardInterrupt:   # a second Ctrl-C: no time to save, the last checkpoint stays
             self._status("interrupted", f"stopped hard at step {self.step}; the last checkpoint is kept: "
                                         f"gankit train --resume {self.run_dir}")
@@ -250,10 +296,14 @@ class Trainer:
                 signal.signal(sig, h)
             if bar is not None:
                 bar.close()
-            log.write_csv()
-            log.close()
-        self._finish(status)
-        return RunResult(self.run_dir, self.step, status, self.last_losses, self.elapsed)
+            try:
+                log.write_csv()
+                log.close()
+            except OSError:
+                pass   # the error that brought us here says what is wrong; losses.jsonl has the rows
+        with writes(self.run_dir, "write the run's figures", self._status):
+            self._finish(status)
+        return RunResult(self.run_dir, self.step, status, self.last_losses, self.elapsed, self._stop_reason)
 
     def _postfix(self) -> dict[str, str]:
         post = {k: f"{v:.3g}" for k, v in list(self.last_losses.items())[:4]}
@@ -333,14 +383,14 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
     history = json.loads((run_dir / "branch.json").read_text()) if (run_dir / "branch.json").exists() else []
     history = [history] if isinstance(history, dict) else history   # the first format: one record
     shutil.copytree(run_dir, new_dir, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("checkpoint.pt", "checkpoint.pt.tmp"))
+                    ignore=shutil.ignore_patterns("checkpoint*", "run.lock"))
     (new_dir / "branch.json").write_text(json.dumps(
         history + [{"from": str(run_dir), "step": int(state["step"]), "changes": extra}], indent=1))
     try:
         trainer = Trainer(cfg, run_dir=new_dir, state=state)
-    except RuntimeError as e:   # load_state_dict: a change of network shape
+    except StateMismatch as e:   # load_state_dict: a change of network shape
         shutil.rmtree(new_dir)
-        first = str(e).strip().splitlines()[0]
+        first = e.detail
         raise ConfigError(f"Cannot branch {str(run_dir)!r} with {' '.join(extra)}: the saved weights no "
                           f"longer fit the networks ({first}). Only changes that keep every network's "
                           "shape can continue from a checkpoint.") from None

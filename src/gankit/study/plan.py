@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, parse_duration
+from ..engine.checkpoint import has_checkpoint
 from ..errors import GankitError
 from ..options import to_dict
 from .spec import Spec
@@ -119,7 +120,7 @@ def _decide(pr: PlannedRun, spec: Spec, retry_failed: bool) -> None:
         else:
             pr.action, pr.reason = "failed", outcome.get("error") or status.get("message", "")
         return
-    if not (d / "checkpoint.pt").exists():
+    if not has_checkpoint(d):
         pr.action, pr.reason = "train", "new"
         return
     if not same:
@@ -156,7 +157,7 @@ def prepare(pr: PlannedRun, out: Path) -> None:
     """Before a fresh `train`: move a superseded run aside (work is never silently lost), or clear the
     leftovers of a run killed before its first checkpoint."""
     d = pr.run_dir
-    if (d / "checkpoint.pt").exists():
+    if has_checkpoint(d):
         old = read_json(d / RUN_JSON).get("fingerprint", "unknown")
         dest = Path(out) / "superseded" / pr.label / f"seed{pr.seed}-{old}-{time.strftime('%Y%m%d-%H%M%S')}"
         dest.parent.mkdir(parents=True, exist_ok=True)
