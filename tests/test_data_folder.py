@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gankit.data import load_dataset
@@ -89,3 +92,59 @@ def test_folder_too_big_for_memory_is_refused_before_decoding(images, monkeypatc
     with pytest.raises(DataError, match=r"data\.max_images=4 fits"):
         load_dataset(FolderOptions(name="folder", root=str(images), image_size=8))
     assert not decoded
+
+
+def test_bad_images_stop_naming_every_one_or_are_skipped_with_a_count(images, capsys):
+    (images / "c" / "broken.png").write_bytes(b"\x89PNG not really")
+    (images / "a" / "empty.jpg").write_bytes(b"")
+    with pytest.raises(DataError, match=r"2 of the 12 images .*cannot be read .*on_bad_image=skip") as e:
+        load_dataset(FolderOptions(name="folder", root=str(images)))
+    assert "broken.png" in str(e.value) and "empty.jpg" in str(e.value)
+    data = load_dataset(FolderOptions(name="folder", root=str(images), on_bad_image="skip", image_size=8,
+                                      test_fraction=0))
+    assert len(data) == 10 and sorted(Path(p).name for p in data.info["skipped"]) == ["broken.png", "empty.jpg"]
+    err = capsys.readouterr().err
+    assert "skipped 2 of 12 images" in err and "broken.png" in err
+
+
+def test_nothing_decodes_is_an_error_even_when_skipping(tmp_path):
+    for i in range(3):
+        (tmp_path / f"{i}.png").write_bytes(b"junk")
+    with pytest.raises(DataError, match="3 of the 3 images .*none of them decodes"):
+        load_dataset(FolderOptions(name="folder", root=str(tmp_path), on_bad_image="skip"))
+
+
+def test_the_decoded_cache_is_used_refreshed_and_rebuilt_when_damaged(images, monkeypatch, tmp_path_factory, capsys):
+    from gankit.data import folder
+
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("GANKIT_CACHE", str(cache))
+    opts = FolderOptions(name="folder", root=str(images), image_size=8, test_fraction=0)
+    first = load_dataset(opts)
+    entry = next((cache / "folder").glob("*.npy"))
+    decoded = []
+    real = folder.decode
+    monkeypatch.setattr(folder, "decode", lambda *a: decoded.append(1) or real(*a))
+    assert torch.equal(load_dataset(opts).train, first.train) and not decoded       # from the cache
+    raw = bytearray(entry.read_bytes())
+    raw[-5] ^= 0xFF                                                                  # one pixel changed on disk
+    entry.write_bytes(bytes(raw))
+    assert torch.equal(load_dataset(opts).train, first.train) and decoded == [1]    # noticed, decoded again
+    err = capsys.readouterr().err
+    assert "dataset cache" in err and "damaged" in err and "rebuilding" in err
+    entry.write_bytes(entry.read_bytes()[:100])                                      # truncated
+    assert torch.equal(load_dataset(opts).train, first.train) and decoded == [1, 1]
+    assert torch.equal(load_dataset(opts).train, first.train) and decoded == [1, 1]  # the rebuilt entry is good
+    img = np.zeros((8, 8, 3), dtype=np.uint8)
+    Image.fromarray(img).save(images / "8.jpg")                                      # a file changed
+    assert not torch.equal(load_dataset(opts).train, first.train) and decoded == [1, 1, 1]
+
+
+def test_an_unwritable_cache_only_warns(images, monkeypatch, capsys):
+    monkeypatch.setenv("GANKIT_CACHE", "/proc/gankit-cache")
+    data = load_dataset(FolderOptions(name="folder", root=str(images), image_size=8))
+    assert len(data) + len(data.test) == 10
+    assert "cannot write the dataset cache" in capsys.readouterr().err
+    monkeypatch.setenv("GANKIT_CACHE", "off")
+    load_dataset(FolderOptions(name="folder", root=str(images), image_size=8))
+    assert capsys.readouterr().err == ""

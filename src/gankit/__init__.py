@@ -6,6 +6,7 @@
 """
 from . import data, models, nets  # noqa: F401  (importing the component packages fills the registry)
 from .config import Config, load_config
+from .engine.check import check
 from .engine.trainer import RunResult, Trainer, branch, resume, train
 from .errors import GankitError
 from .run import Run, evaluate, info, interpolate, load_run, sample, traverse
@@ -14,4 +15,4 @@ from .study import compare
 __version__ = "0.1.0"
 __all__ = ["Config", "load_config", "train", "resume", "branch", "Trainer", "RunResult", "load_run", "sample", "info",
            "Run", "GankitError", "interpolate", "traverse", "evaluate",
-           "compare"]
+           "compare", "check"]

@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], help="train.device")
     t.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/RECIPE-TIMESTAMP)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--check", action="store_true",
+                   help="check the config, data and networks with one training step on one batch; write nothing")
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir")
@@ -88,6 +90,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .engine.trainer import branch, resume, train
 
     progress = False if a.no_progress else None
+    if a.check and (a.resume or a.branch):
+        raise GankitError("--check checks a CONFIG for a new run; a resumed run was checked when it started.")
     if a.resume and a.branch:
         raise GankitError("Give --resume RUN_DIR (continue in place) or --branch RUN_DIR --out NEW_DIR, not both.")
     if a.resume or a.branch:   # no CONFIG then: the first positional argument is an override
@@ -104,6 +108,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         if not a.config:
             raise GankitError("gankit train needs a CONFIG (a recipe from `gankit list` or a YAML file), "
                               "or --resume RUN_DIR.")
+        if a.check:
+            return _check(a)
         result = train(a.config, a.overrides, budget=a.budget, device=a.device, run_dir=a.out,
                        progress=progress)
     d = result.run_dir
@@ -127,6 +133,16 @@ def cmd_train(a: argparse.Namespace) -> int:
     if result.status != "interrupted":
         return 0
     return 143 if result.stopped_by == "SIGTERM" else 130   # what a shell reports for those signals
+
+
+def _check(a: argparse.Namespace) -> int:
+    from .engine.check import check
+
+    r = check(a.config, a.overrides, budget=a.budget, device=a.device)
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in r["first_step_losses"].items())
+    print(f"ok: {r['model']} on {r['dataset']} ({r['train_samples']} training samples, samples of shape "
+          f"{tuple(r['sample_shape'])}), {r['parameters']:,} parameters on {r['device']}; first step: {losses}")
+    return 0
 
 
 def _last_evaluation(run_dir) -> tuple[int, dict] | None:
@@ -288,6 +304,17 @@ def main(argv: list[str] | None = None) -> int:
         # Python would complain again when it flushes stdout at exit: send what is left to /dev/null.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141            # what a shell reports for a program stopped by SIGPIPE
+    except (MemoryError, RuntimeError) as e:   # only the allocator's refusal; any other error is a bug to see
+        if not isinstance(e, MemoryError) and "allocate" not in str(e):
+            raise
+        first = (str(e).strip().splitlines() or ["out of memory"])[0]
+        print(f"gankit {a.command}: error: out of memory ({first[:200]}). Lower the sizes this command "
+              "asks for (batch size, networks, --n).", file=sys.stderr)
+        return 2
+    except OSError as e:   # a file the user named cannot be read or written: their environment, not a bug
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"gankit {a.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

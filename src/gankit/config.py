@@ -16,6 +16,7 @@ from typing import Literal, Optional
 import yaml
 
 from .errors import ConfigError, did_you_mean
+from .memory import check_seed
 from .options import Options, build, check_positive, component, deep_copy, opt, to_dict
 
 RECIPE_DIR = Path(__file__).parent / "configs"
@@ -58,6 +59,7 @@ class TrainConfig:
             parse_duration(self.budget, f"{path}.budget")
         if self.threads is not None:
             check_positive(self.threads, f"{path}.threads")
+        check_seed(self.seed, f"{path}.seed")
         if self.eval_every is not None:
             check_positive(self.eval_every, f"{path}.eval_every")
         if self.steps is None and self.epochs is None and self.budget is None:

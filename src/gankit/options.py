@@ -12,6 +12,7 @@ config.py's business.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -115,10 +116,16 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         return value
     if tp is float:
         if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
-            return float(value)   # YAML 1.1 reads 1e-4 (no dot) as a string; it is plainly a number
+            value = float(value)   # YAML 1.1 reads 1e-4 (no dot) as a string; it is plainly a number
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:   # an int beyond any float
+            raise bad from None
+        if not math.isfinite(number):   # no option means anything by nan or inf (a learning rate of nan...)
+            raise ConfigError(f"{path} must be a finite number, got {value!r}.")
+        return number
     if tp is str:
         if not isinstance(value, str):
             raise bad

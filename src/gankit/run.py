@@ -14,10 +14,11 @@ import torch
 from .config import Config
 from .data import load_dataset
 from .data.base import Dataset
-from .engine.checkpoint import checkpoint_config, load_checkpoint
+from .engine.checkpoint import checkpoint_config, load_checkpoint, torch_error_summary
 from .engine.device import resolve_device
 from .engine.logging import read_rows
-from .errors import GankitError
+from .errors import GankitError, RunError
+from .memory import check_fits, check_seed
 from .metrics.scorer import Scorer
 from .models import Model, build_model
 from .viz.grid import save_samples_png
@@ -32,13 +33,26 @@ class Run:
     step: int
 
 
+def _check_count(run: Run, n: int, what: str, copies: int = 2) -> None:
+    """Refuse a sample count that cannot fit in memory, naming the option that asked for it."""
+    per = 4 * max(1, int(np.prod(run.data.sample_shape)))
+    check_fits(float(n) * per * copies, f"{what} = {n:,} samples of shape {tuple(run.data.sample_shape)}",
+               f"Ask for fewer ({what}).")
+
+
 def load_run(run_dir: str | Path, device: str = "auto") -> Run:
     """Rebuild a run's model from its checkpoint (weights only, eval mode)."""
     state = load_checkpoint(run_dir)
     cfg = checkpoint_config(state, run_dir)
     data = load_dataset(cfg.data)
     model = build_model(cfg.model, data, resolve_device(device))
-    model.load_state_dict(state["model"], weights_only=True)
+    try:
+        model.load_state_dict(state["model"], weights_only=True)
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as e:
+        first = torch_error_summary(e)
+        raise RunError(f"The checkpoint in {str(run_dir)!r} does not fit the {cfg.model.name!r} model its config "
+                       f"builds ({type(e).__name__}: {first[:300]}); it was written by another version of gankit "
+                       "or changed on disk.") from None
     model.train(False)
     return Run(Path(run_dir), cfg, model, data, int(state["step"]))
 
@@ -49,7 +63,9 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path | None = None, seed
     `generator`: for multi-generator models (dmwgan), draw from that generator only."""
     if n <= 0:
         raise GankitError(f"--n must be a positive number of samples, got {n}.")
+    check_seed(seed, "--seed")
     run = load_run(run_dir, device)
+    _check_count(run, n, "--n")
     rng = torch.Generator().manual_seed(seed)
     if generator is None:
         x = run.model.sample(n, generator=rng).cpu()
@@ -87,7 +103,9 @@ def interpolate(run_dir: str | Path, pairs: int = 8, steps: int = 10, out: str |
         raise GankitError(f"--pairs must be positive and --steps at least 2, got {pairs} and {steps}.")
     if mode not in ("auto", "linear", "slerp"):
         raise GankitError(f"interpolation mode must be auto, linear or slerp, got {mode!r}.")
+    check_seed(seed, "--seed")
     run = load_run(run_dir, device)
+    _check_count(run, pairs * steps, "--pairs x --steps")
     if run.data.kind != "image":
         raise GankitError(f"Interpolation pictures are drawn for image models; {run.config.data.name!r} is "
                           "2-D point data. Use `gankit sample RUN --out samples.png` for a scatter plot.")
@@ -115,12 +133,14 @@ def traverse(run_dir: str | Path, out_dir: str | Path | None = None, steps: int 
     from .viz.grid import image_grid
     from .viz.traverse import code_traversals
 
+    check_seed(seed, "--seed")
     run = load_run(run_dir, device)
     if not getattr(run.model.opts, "categories", None):
         raise GankitError(f"--traverse needs a model with a categorical latent code (infogan); "
                           f"{run.config.model.name!r} has none. Try --interpolate for any image model.")
     if steps < 2:
         raise GankitError(f"--steps must be at least 2, got {steps}.")
+    _check_count(run, steps * 64, "--steps")
     out_dir = Path(out_dir) if out_dir is not None else Path(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -139,7 +159,9 @@ def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_
     """Sample n points from a run, score them, and (with `write`) save RUN_DIR/metrics.json."""
     if n <= 1:
         raise GankitError(f"--n must be at least 2 samples (10,000 for comparable FID), got {n}.")
+    check_seed(seed, "--seed")
     run = load_run(run_dir, device)
+    _check_count(run, n, "--n", copies=4)   # the samples, their features and the metrics' temporaries
     name = run.config.data.name
     t0 = time.perf_counter()
     scorer = Scorer(run.data, name, metrics, n)
@@ -169,8 +191,7 @@ def format_table(result: dict) -> str:
 def info(run_dir: str | Path) -> dict:
     """Config, steps done, status and last losses of a run."""
     state = load_checkpoint(run_dir)
-    status_file = Path(run_dir) / "status.json"
-    status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    status = read_status(run_dir)
     rows = read_rows(run_dir)
     step = int(state["step"])
     state_name, message = status.get("status", "unknown"), status.get("message", "")
@@ -182,6 +203,15 @@ def info(run_dir: str | Path) -> dict:
     return {"run_dir": str(run_dir), "status": state_name, "step": step,
             "planned_steps": status.get("planned_steps"), "elapsed_s": round(float(state["elapsed"]), 1),
             **last_rows(rows), "message": message, "config": state["config"]}
+
+
+def read_status(run_dir: str | Path) -> dict:
+    """RUN_DIR/status.json, or {} when it is missing or unreadable (the checkpoint is the record that matters)."""
+    try:
+        status = json.loads((Path(run_dir) / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
 
 
 def last_rows(rows: list[dict]) -> dict:

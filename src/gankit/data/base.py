@@ -6,6 +6,7 @@ from typing import Literal, Optional
 
 import torch
 
+from ..memory import check_seed
 from ..options import Options, opt
 
 
@@ -15,6 +16,10 @@ class DataOptions(Options):
 
     seed: int = opt(0, "seed of generated data and of train/test splits")
     limit: Optional[int] = opt(None, "keep only the first N training samples (quick experiments, tests)")
+
+    def check(self, path: str) -> None:
+        super().check(path)
+        check_seed(self.seed, f"{path}.seed")
 
 
 @dataclass

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..memory import available_memory
 from ..options import opt
 from ..errors import ConfigError, DataError
 from ..registry import register
@@ -78,17 +79,6 @@ def read_image(path: Path, size: int, mode: str) -> np.ndarray:
     side = min(w, h)
     box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
     return np.asarray(img.resize((size, size), Image.LANCZOS, box=box))
-
-
-def available_memory() -> Optional[int]:
-    """Bytes the kernel says can be allocated without swapping (Linux MemAvailable); None elsewhere."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def check_memory(n: int, channels: int, size: int, root: Path) -> None:

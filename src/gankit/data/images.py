@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from ..options import opt
 from ..errors import ConfigError
+from ..memory import check_fits
 from .base import DataOptions, Dataset
 
 
@@ -29,9 +30,12 @@ class LabelledImageOptions(DataOptions):
                                   f"{self.classes!r}. Leave it unset (null) to keep every class.")
 
 
+MAX_IMAGE_SIZE = 1024
+
+
 def check_image_size(size: int, path: str) -> None:
-    if size < 4:
-        raise ConfigError(f"{path}.image_size must be at least 4 pixels, got {size}; "
+    if not 4 <= size <= MAX_IMAGE_SIZE:
+        raise ConfigError(f"{path}.image_size must be from 4 to {MAX_IMAGE_SIZE} pixels, got {size}; "
                           "use e.g. 28, 32 or 64.")
 
 
@@ -55,6 +59,9 @@ def resize(images: torch.Tensor, size: int) -> torch.Tensor:
 def labelled_dataset(name: str, opts: LabelledImageOptions, splits: tuple[torch.Tensor, ...],
                      class_names: list[str], source: str) -> Dataset:
     """(train uint8 (N,H,W), train labels, test uint8, test labels) -> filtered, resized Dataset."""
+    n = sum(len(images) for images in splits[0::2])
+    check_fits(n * opts.image_size ** 2 * 4 * 1.5, f"{n:,} {name} images at {opts.image_size}x{opts.image_size}",
+               "Lower data.image_size (28 is native).")
     out = []
     for images, labels in zip(splits[0::2], splits[1::2]):
         if opts.classes is not None:

@@ -16,6 +16,7 @@ import torch
 
 from ..options import opt
 from ..errors import ConfigError
+from ..memory import check_fits
 from ..registry import register
 from .base import DataOptions, Dataset
 
@@ -42,6 +43,9 @@ class ToyOptions(DataOptions):
         if self.n_train < 1 or self.n_test < 0:
             raise ConfigError(f"{path}: n_train must be positive and n_test non-negative, got "
                               f"n_train={self.n_train}, n_test={self.n_test}.")
+        # 2-D points as float32, their mode labels as int64, and the draw's temporaries
+        n = self.n_train + self.n_test
+        check_fits(n * 40, f"{path}.n_train + n_test = {n:,} points", f"Lower {path}.n_train / n_test.")
         if self.std < 0:
             raise ConfigError(f"{path}.std must be non-negative, got {self.std}.")
         k = self.n_modes()

@@ -39,6 +39,12 @@ class StateMismatch(RunError):
         self.detail = detail
 
 
+def torch_error_summary(e: BaseException, limit: int = 300) -> str:
+    """torch's load_state_dict error in one line: its heading and the first mismatch it lists."""
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    return "; ".join(lines[:2])[:limit] if lines else type(e).__name__
+
+
 def checkpoint_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / CHECKPOINT
 
@@ -89,8 +95,10 @@ def _digest_file(path: Path) -> str:
 
 
 def _intact(path: Path, entry: dict | None) -> bool:
-    """Cheap check (size and the digest's record) used before rotating a file into `.prev`."""
-    return entry is not None and path.exists() and path.stat().st_size == entry.get("bytes")
+    """The file still matches its manifest entry: checked before it may push the older file out of `.prev`
+    (reading it back costs far less than the step that made it)."""
+    return (entry is not None and path.exists() and path.stat().st_size == entry.get("bytes")
+            and _digest_file(path) == entry.get("sha256"))
 
 
 def save_checkpoint(state: dict, run_dir: str | Path) -> Path:
@@ -135,6 +143,11 @@ def _check_structure(state: object, path: Path) -> dict:
     if not isinstance(state, dict) or not all(k in state for k in REQUIRED):
         missing = [k for k in REQUIRED if not isinstance(state, dict) or k not in state]
         raise RunError(f"{str(path)!r} is not a gankit checkpoint: it lacks {', '.join(missing)}.")
+    kinds = {"step": int, "elapsed": (int, float), "config": dict, "model": dict}
+    wrong = [k for k, t in kinds.items() if not isinstance(state[k], t) or isinstance(state[k], bool)]
+    if wrong or state["step"] < 0:
+        raise RunError(f"{str(path)!r} is not a gankit checkpoint: its {', '.join(wrong) or 'step'} "
+                       "entry is not what gankit writes.")
     if state["format"] != FORMAT:
         raise RunError(f"{str(path)!r} has checkpoint format {state['format']!r}; this version of gankit reads "
                        f"format {FORMAT}. Use the gankit version that wrote the run.")

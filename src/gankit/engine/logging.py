@@ -15,11 +15,17 @@ def read_rows(run_dir: str | Path) -> list[dict]:
     if not path.exists():
         return []
     rows = []
-    for line in path.read_text().splitlines():
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    for line in text.splitlines():
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:   # a line torn by a kill mid-write
+            row = json.loads(line)
+        except ValueError:   # a line torn by a kill mid-write
             continue
+        if isinstance(row, dict) and type(row.get("step")) is int:   # anything else is not a row of ours
+            rows.append(row)
     return rows
 
 
@@ -36,7 +42,7 @@ class RunLog:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # imported only when used: it is slow
 
-            self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step)
+            self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step or None)
 
     def write(self, step: int, values: dict[str, float], elapsed: float) -> None:
         row = {"step": step, "time": round(elapsed, 3), **{k: _clean(v) for k, v in values.items()}}

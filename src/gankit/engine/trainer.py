@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from ..config import Config, load_config, parse_duration
+from ..config import Config, parse_duration
 from ..options import to_dict
 from ..data import load_dataset
 from ..errors import ConfigError, NonFiniteLossError, RunError
@@ -31,7 +31,8 @@ from ..viz import make_gif, plot_losses
 from ..viz.grid import save_samples_png
 from .batches import BatchStream
 from .checkpoint import (FORMAT, StateMismatch, checkpoint_config, has_checkpoint, load_checkpoint,
-                         save_checkpoint)
+                         save_checkpoint, torch_error_summary)
+from .check import check_sizes, resolve_config
 from .device import resolve_device
 from .lock import RunLock
 from .logging import RunLog, read_rows
@@ -61,9 +62,7 @@ class Trainer:
         # slower; flushing them to zero changes no result that matters.
         torch.set_flush_denormal(True)
         self.data = load_dataset(cfg.data)
-        if t.batch_size > len(self.data):
-            raise ConfigError(f"train.batch_size = {t.batch_size} is larger than the training set "
-                              f"({len(self.data)} samples of {cfg.data.name!r}). Lower train.batch_size.")
+        check_sizes(cfg, self.data)
         self.stream = BatchStream(self.data.train.to(self.device),
                                   None if self.data.train_labels is None else self.data.train_labels.to(self.device),
                                   t.batch_size, t.seed)
@@ -151,15 +150,16 @@ class Trainer:
         try:
             self.model.load_state_dict(state["model"])
             self.stream.load_state_dict(state["stream"])
-        except (RuntimeError, KeyError, ValueError, TypeError) as e:
-            first = (str(e).strip().splitlines() or [""])[0]
+            self._window = [(int(s), {k: torch.tensor(v) for k, v in out.items()})
+                            for s, out in state.get("window", [])]
+            self.fixed_latent = {k: v.to(self.device) for k, v in state["fixed_latent"].items()}
+            torch.set_rng_state(state["rng"]["torch"])
+        except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
+            first = torch_error_summary(e)
             raise StateMismatch(f"The checkpoint in {str(self.run_dir)!r} does not fit the {self.cfg.model.name!r} "
                            f"model its config builds ({type(e).__name__}: {first[:300]}). It was written by "
                            "another version of gankit or for other networks; start a new run.", first) from None
-        self._window = [(int(s), {k: torch.tensor(v) for k, v in out.items()}) for s, out in state.get("window", [])]
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
-        self.fixed_latent = {k: v.to(self.device) for k, v in state["fixed_latent"].items()}
-        torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
@@ -234,7 +234,7 @@ class Trainer:
         t = self.cfg.train
         resumed = self.step > 0
         with writes(self.run_dir, "open the run's log", self._status):
-            log = RunLog(self.run_dir, t.tensorboard, resume_step=self.step if resumed else None)
+            log = RunLog(self.run_dir, t.tensorboard, resume_step=self.step)   # 0: rows of a killed start go
             self._status("running")
         handlers = {}
         if threading.current_thread() is threading.main_thread():
@@ -326,18 +326,8 @@ class Trainer:
 def train(config: str | Path | dict | Config, overrides: list[str] | tuple = (), *, budget: str | None = None,
           device: str | None = None, run_dir: str | Path | None = None, progress: bool | None = None) -> RunResult:
     """Train a model from a recipe name, YAML path, mapping or Config. Returns where the run went."""
-    extra = list(overrides)
-    if budget is not None:
-        extra.append(f"train.budget={budget}")
-    if device is not None:
-        extra.append(f"train.device={device}")
-    recipe = "run"
-    if isinstance(config, Config):
-        cfg = load_config(to_dict(config), extra) if extra else config
-    else:
-        cfg = load_config(config, extra)
-        if isinstance(config, (str, Path)):
-            recipe = Path(str(config)).stem
+    cfg = resolve_config(config, overrides, budget, device)
+    recipe = Path(str(config)).stem if isinstance(config, (str, Path)) else "run"
     return Trainer(cfg, run_dir=run_dir, recipe=recipe).fit(progress)
 
 
