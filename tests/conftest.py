@@ -15,3 +15,4 @@ torch.set_num_threads(2)
 @pytest.fixture
 def ring_config():
     return tiny_ring
+

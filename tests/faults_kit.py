@@ -2,7 +2,9 @@
 
 Run as a script it is the child process that gets killed:
 
-    python tests/faults_kit.py CONFIG_JSON RUN_DIR step K        SIGKILL itself as step K begins
+(each trains CONFIG_JSON into RUN_DIR, or resumes RUN_DIR when it holds a checkpoint)
+
+    python tests/faults_kit.py CONFIG_JSON RUN_DIR step K        SIGKILL itself before its K-th step
     python tests/faults_kit.py CONFIG_JSON RUN_DIR save N P      SIGKILL itself inside its N-th checkpoint
                                                                   save, before file operation P (SAVE_POINTS)
     python tests/faults_kit.py CONFIG_JSON RUN_DIR slow-save     every save after the first takes 120 s
@@ -168,7 +170,10 @@ def _child(cfg_file: str, run_dir: str, mode: str, *args: str) -> None:
 
         trainer.save_checkpoint = slow_save
     from gankit.cli import main
+    from gankit.engine.checkpoint import has_checkpoint
 
+    if has_checkpoint(run_dir):   # a run killed before: what its user would do next
+        sys.exit(main(["train", "--resume", run_dir, "--no-progress"]))
     sys.exit(main(["train", cfg_file, "--out", run_dir, "--no-progress"]))
 
 
