@@ -9,9 +9,9 @@
                                                       or inside a save), recovered until finished; compared
                                                       with the same config run without a kill
 
-Each writes benchmarks/results/faults-MODE.json and prints a summary. The processes run under an address-space
-limit (--memory-gb, default 12) so that an input that would exhaust memory shows up as a failure instead of
-stalling the machine. Uses the tests' fault kit (tests/faults_kit.py, tests/fuzz_kit.py).
+Each writes benchmarks/results/faults-MODE-seedS.json and prints a summary. The processes run under an
+address-space limit (--memory-gb, default 12) so that an input that would exhaust memory shows up as a
+failure instead of stalling the machine. Uses the tests' fault kit (tests/faults_kit.py, tests/fuzz_kit.py).
 """
 from __future__ import annotations
 
@@ -58,14 +58,14 @@ def fuzz(n: int, seed: int) -> dict:
 
     def guarded(kind: str, what, call) -> None:
         try:
-            call()
+            answer = call()
         except GankitError as e:
             record(kind, what, "refused" if str(e).strip() else "traceback", "empty message")
             return
         except Exception:
             record(kind, what, "traceback", traceback.format_exc())
             return
-        record(kind, what, "ok")
+        record(kind, what, "refused" if answer == "refused" else "ok")
 
     def yaml_case(text: str) -> None:
         path = tmp / "fuzz.yaml"
@@ -76,6 +76,7 @@ def fuzz(n: int, seed: int) -> dict:
         rc, out, err = fk.run_cli(argv)
         if rc not in (0, 2, 3) or "Traceback" in err or (rc == 2 and not err.strip()):
             raise AssertionError(f"exit {rc}: {err[-2000:]}")
+        return "ok" if rc == 0 else "refused"
 
     shares = {  # how the n inputs are split; `check` and `cli` cost the most (a training step, a command)
         "config": (0.25, fk.raw_configs(), lambda raw: load_config(raw)),
@@ -225,7 +226,7 @@ def main() -> None:
     result.update(command="python benchmarks/faults.py " + " ".join(sys.argv[1:]),
                   date=time.strftime("%Y-%m-%d %H:%M"), torch=torch.__version__)
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"faults-{a.mode}.json"
+    out = RESULTS / f"faults-{a.mode}-seed{a.seed}.json"
     out.write_text(json.dumps(result, indent=1))
     summary = {k: v for k, v in result.items() if k not in ("failures", "by_kind", "per_case")}
     print(json.dumps(summary))
