@@ -307,3 +307,31 @@ def test_commands_on_damaged_run_folders_answer_without_a_traceback(two_checkpoi
         assert "Traceback" not in err, (argv, err)
         if rc == 2:
             assert err.startswith("gankit ") and "error:" in err, (argv, err)
+
+
+# --------------------------------------------------------------------------------- gankit train --check
+def test_check_builds_takes_the_first_steps_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "gan-ring", "--check", "model.n_critic=2", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: gan on ring") and "parameters" in out and "loss_g" in out   # a G step was taken
+    assert list(tmp_path.iterdir()) == []
+    assert main(["train", "infogan-mnist", "--check", "train.batch_size=1"]) == 2
+    assert "batch norm needs at least 2 samples" in capsys.readouterr().err
+    assert main(["train", "gan-ring", "--check", "model.generator.hidden=[100000,100000,100000]"]) == 2
+    assert "networks of this config" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path), "--check"]) == 2
+
+
+def test_sizes_and_seeds_that_cannot_work_are_named_before_anything_is_allocated(two_checkpoints, capsys):
+    d = str(two_checkpoints)
+    for argv, needle in ((["sample", d, "--n", "99999999999999999999"], "--n = "),
+                         (["eval", d, "--n", "10000000000000"], "--n = "),
+                         (["sample", d, "--seed", "99999999999999999999"], "--seed must be an integer"),
+                         (["train", "gan-ring", "--check", "train.n_grid=100000000000000"], "train.n_grid"),
+                         (["train", "gan-ring", "--check", "data.n_train=100000000000000"], "n_train"),
+                         (["train", "gan-ring", "--check", "model.optim_g.lr=.nan"], "finite number"),
+                         (["train", "gan-ring", "--check", "train.seed=-1"], "train.seed")):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, (argv, err)

@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/RECIPE-TIMESTAMP)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--check", action="store_true",
-                   help="check the config, data and networks with one training step on one batch; write nothing")
+                   help="check the config, data and networks with the first training steps (one G update); write nothing")
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir")
@@ -139,9 +139,10 @@ def _check(a: argparse.Namespace) -> int:
     from .engine.check import check
 
     r = check(a.config, a.overrides, budget=a.budget, device=a.device)
-    losses = ", ".join(f"{k} {v:.4g}" for k, v in r["first_step_losses"].items())
+    items = list(r["first_step_losses"].items())
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in items[:8]) + (", ..." if len(items) > 8 else "")
     print(f"ok: {r['model']} on {r['dataset']} ({r['train_samples']} training samples, samples of shape "
-          f"{tuple(r['sample_shape'])}), {r['parameters']:,} parameters on {r['device']}; first step: {losses}")
+          f"{tuple(r['sample_shape'])}), {r['parameters']:,} parameters on {r['device']}; first steps: {losses}")
     return 0
 
 

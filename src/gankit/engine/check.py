@@ -1,6 +1,6 @@
 """`gankit train CONFIG --check`: everything a run needs before its first checkpoint (the config, the data,
-the networks, one training step, a sample, the metrics of train.eval_every), in seconds and with no file
-written. A mistake then costs a second, not a queued cluster job that dies at step 0."""
+the networks, the first training steps up to one generator update, a sample, the metrics of
+train.eval_every), in seconds and with no file written. A mistake then costs a second, not a queued cluster job that dies at step 0."""
 from __future__ import annotations
 
 import math
@@ -31,6 +31,19 @@ def check_sizes(cfg: Config, data: Dataset) -> None:
                    f"Lower train.{key}.")
 
 
+def check_batch_norm(cfg: Config, model) -> None:
+    """Batch norm cannot normalise a batch of one sample (torch fails inside the first step)."""
+    if cfg.train.batch_size >= 2:
+        return
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    nets = [name for name, net in model.nets.items() if any(isinstance(m, _BatchNorm) for m in net.modules())]
+    if nets:
+        raise ConfigError(f"train.batch_size = {cfg.train.batch_size} with batch norm in {', '.join(nets)}: batch "
+                          "norm needs at least 2 samples per batch. Raise train.batch_size, or set the networks' "
+                          "norm to layer or none.")
+
+
 def resolve_config(config: str | Path | dict | Config, overrides: list[str] | tuple = (),
                    budget: str | None = None, device: str | None = None) -> Config:
     """The Config that `train` would use for these arguments."""
@@ -43,7 +56,7 @@ def resolve_config(config: str | Path | dict | Config, overrides: list[str] | tu
 
 def check(config: str | Path | dict | Config, overrides: list[str] | tuple = (), *, budget: str | None = None,
           device: str | None = None) -> dict:
-    """Build what `train` would build and take one training step on one batch. Raises gankit's own errors
+    """Build what `train` would build and train up to the first generator update (n_critic steps). Raises gankit's own errors
     (ConfigError, DataError, NonFiniteLossError) for what would stop the run; returns what was built."""
     cfg = resolve_config(config, overrides, budget, device)
     dev = resolve_device(cfg.train.device)
@@ -55,12 +68,16 @@ def check(config: str | Path | dict | Config, overrides: list[str] | tuple = (),
     try:
         torch.manual_seed(cfg.train.seed)
         model = build_model(cfg.model, data, dev, horizon=cfg.train.steps)
+        check_batch_norm(cfg, model)
         model.train()
-        losses = {k: float(v) for k, v in model.train_step(stream.next(), 0).items()}
-        bad = [k for k, v in losses.items() if not math.isfinite(v)]
-        if bad:
-            raise NonFiniteLossError(f"the first training step gives non-finite {', '.join(bad)} "
-                                     f"({losses}); lower the learning rates or check the data.")
+        # Enough steps for one generator update too (it comes after n_critic discriminator steps).
+        losses: dict[str, float] = {}
+        for step in range(max(1, min(int(getattr(cfg.model, "n_critic", 1) or 1), 10))):
+            losses.update({k: float(v) for k, v in model.train_step(stream.next(), step).items()})
+            bad = [k for k, v in losses.items() if not math.isfinite(v)]
+            if bad:
+                raise NonFiniteLossError(f"training step {step} gives non-finite {', '.join(bad)} ({losses}); "
+                                         "lower the learning rates or check the data.")
         model.train(False)
         shape = tuple(model.sample(2, generator=torch.Generator().manual_seed(0)).shape[1:])
         if cfg.train.eval_every:

@@ -32,7 +32,7 @@ from ..viz.grid import save_samples_png
 from .batches import BatchStream
 from .checkpoint import (FORMAT, StateMismatch, checkpoint_config, has_checkpoint, load_checkpoint,
                          save_checkpoint, torch_error_summary)
-from .check import check_sizes, resolve_config
+from .check import check_batch_norm, check_sizes, resolve_config
 from .device import resolve_device
 from .lock import RunLock
 from .logging import RunLog, read_rows
@@ -71,6 +71,7 @@ class Trainer:
 
         torch.manual_seed(t.seed)
         self.model: Model = build_model(cfg.model, self.data, self.device, horizon=self.total_steps)
+        check_batch_norm(cfg, self.model)
         if t.compile:
             for net in self.model.nets.values():
                 net.compile()
