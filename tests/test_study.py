@@ -143,8 +143,11 @@ def test_a_tiny_study_runs_reports_and_skips_what_is_done(tmp_path):
 
 
 def _compare_process(spec_path: Path, out: Path, *extra: str) -> subprocess.Popen:
+    # SIGINT as a terminal would deliver it: a suite started in the background (`nohup make test &`) runs with
+    # SIGINT ignored, which its children inherit, and Python then leaves it ignored.
     return subprocess.Popen([sys.executable, "-m", "gankit.cli", "compare", str(spec_path), "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(predicate, timeout=90.0):
@@ -191,7 +194,8 @@ def test_a_killed_worker_and_an_interrupted_study_resume_exactly(tmp_path):
     _wait_for(lambda: (run2 / "checkpoint.pt").exists())
     proc.send_signal(signal.SIGINT)
     text, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, text
+    log = (run2 / "study.log").read_text() if (run2 / "study.log").exists() else "(no study.log)"
+    assert proc.returncode == 130, (text, log[-3000:])
     assert "interrupted" in text and "run the same command again" in text
     assert gankit.info(run2)["status"] == "interrupted"
     res2 = gankit.compare(spec, out2, log=quiet)
