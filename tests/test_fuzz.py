@@ -10,7 +10,8 @@ from fuzz_kit import (RECIPES, argvs, assert_clean, assert_config_property, make
 from gankit.config import load_config
 from gankit.engine.check import check
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+                database=None)
 
 
 @FAST
@@ -25,7 +26,8 @@ def test_fuzzed_overrides_load_or_are_refused_by_name(recipe, items):
     assert_config_property(lambda: load_config(recipe, items))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+          database=None)
 @given(yaml_texts())
 def test_fuzzed_yaml_files_load_or_are_refused_by_name(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("y") / "fuzz.yaml"
@@ -33,7 +35,8 @@ def test_fuzzed_yaml_files_load_or_are_refused_by_name(tmp_path_factory, text):
     assert_config_property(lambda: load_config(str(path)))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+          database=None)
 @given(st.one_of(raw_configs(), plausible_configs()))
 def test_fuzzed_configs_build_and_take_a_step_or_are_refused_by_name(raw):
     """Past the loader (plausible_configs mostly load): the data, the networks and one training step, as
@@ -49,7 +52,8 @@ def run_dirs(tmp_path_factory):
 def test_fuzzed_command_lines_never_answer_with_a_traceback(run_dirs, tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("cli"))
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+              database=None)
     @given(argvs(run_dirs, tmp))
     def prop(argv):
         rc, out, err = run_cli(argv)
