@@ -20,7 +20,8 @@ FLOORS = [
     ("gankit.metrics", "gankit.nets", "gankit.data"),
     ("gankit.losses", "gankit.viz"),
     ("gankit.config",),
-    ("gankit.options", "gankit.registry", "gankit.errors", "gankit.memory"),   # the ground floor
+    ("gankit.options", "gankit.registry", "gankit.errors", "gankit.memory",
+     "gankit.files"),   # the ground floor
 ]
 GROUND = set(FLOORS[-1])
 

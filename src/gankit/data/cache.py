@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import sha256_file
+
 
 def cache_dir() -> Path | None:
     env = os.environ.get("GANKIT_CACHE")
@@ -40,14 +42,6 @@ def _paths(kind: str, key: str) -> tuple[Path, Path] | None:
     return None if d is None else (d / kind / f"{key}.npy", d / kind / f"{key}.json")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load(kind: str, key: str) -> tuple[np.ndarray, dict] | None:
     """The cached array and its extra record, or None when absent; a damaged entry is removed (and named)."""
     where = _paths(kind, key)
@@ -56,7 +50,7 @@ def load(kind: str, key: str) -> tuple[np.ndarray, dict] | None:
     npy, meta = where
     try:
         record = json.loads(meta.read_text())
-        if _sha256(npy) != record["sha256"]:
+        if sha256_file(npy) != record["sha256"]:
             raise ValueError("its SHA-256 does not match the one recorded when it was written")
         array = np.load(npy, allow_pickle=False)
         if list(array.shape) != record["shape"] or str(array.dtype) != record["dtype"]:
@@ -86,7 +80,7 @@ def store(kind: str, key: str, array: np.ndarray, extra: dict | None = None) -> 
             np.save(f, array, allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
-        record = {"sha256": _sha256(tmp), "shape": list(array.shape), "dtype": str(array.dtype),
+        record = {"sha256": sha256_file(tmp), "shape": list(array.shape), "dtype": str(array.dtype),
                   "extra": extra or {}}
         meta_tmp = meta.with_name(meta.name + f".{os.getpid()}.tmp")
         meta_tmp.write_text(json.dumps(record))

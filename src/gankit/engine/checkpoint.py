@@ -22,6 +22,7 @@ import torch
 
 from ..config import Config, load_config
 from ..errors import ConfigError, RunError
+from ..files import sha256_file
 
 CHECKPOINT = "checkpoint.pt"
 PREVIOUS = "checkpoint.prev.pt"
@@ -86,19 +87,11 @@ def _sync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _digest_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _intact(path: Path, entry: dict | None) -> bool:
     """The file still matches its manifest entry: checked before it may push the older file out of `.prev`
     (reading it back costs far less than the step that made it)."""
     return (entry is not None and path.exists() and path.stat().st_size == entry.get("bytes")
-            and _digest_file(path) == entry.get("sha256"))
+            and sha256_file(path) == entry.get("sha256"))
 
 
 def save_checkpoint(state: dict, run_dir: str | Path) -> Path:
@@ -158,7 +151,7 @@ def _load_one(path: Path, manifest: dict | None) -> dict:
     """Load and verify one file; RunError says why it cannot be used."""
     entries = {} if manifest is None else {e.get("sha256") for e in manifest.values()}
     if manifest is not None:
-        digest = _digest_file(path)
+        digest = sha256_file(path)
         if digest not in entries:
             raise RunError(f"{str(path)!r} is damaged: its SHA-256 does not match the one recorded when it was "
                            f"written ({MANIFEST}); the file was truncated or changed on disk.")
