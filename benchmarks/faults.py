@@ -110,7 +110,7 @@ def fuzz(n: int, seed: int) -> dict:
 def _one_kill(case: str, cfg: dict, ref: Path, d: Path, how: list[str]) -> dict:
     from faults_kit import compare_runs, run_child
     from gankit.engine.checkpoint import has_checkpoint
-    from gankit.engine.trainer import resume, train
+    from gankit.engine.api import resume, train
 
     rc, out, err = run_child(cfg, d, *how)
     outcome = {"case": case, "kill": " ".join(how), "child_exit": rc}
@@ -130,7 +130,7 @@ def kill(points: int, seed: int, steps: int) -> dict:
     import shutil
 
     from faults_kit import CASES, SAVE_POINTS, case_config
-    from gankit.engine.trainer import train
+    from gankit.engine.api import train
 
     tmp = Path(tempfile.mkdtemp(prefix="gankit-kill-"))
     rng = random.Random(seed)
@@ -161,7 +161,7 @@ def soak(runs: int, seed: int) -> dict:
 
     from faults_kit import CASES, SAVE_POINTS, case_config, compare_runs, run_child
     from gankit.engine.checkpoint import has_checkpoint
-    from gankit.engine.trainer import resume, train
+    from gankit.engine.api import resume, train
 
     tmp = Path(tempfile.mkdtemp(prefix="gankit-soak-"))
     rng = random.Random(seed)

@@ -255,7 +255,7 @@ def make_damaged_runs(base: Path) -> list[str]:
     import shutil
 
     from faults_kit import case_config
-    from gankit.engine.trainer import train
+    from gankit.engine.api import train
 
     good = base / "good"
     train(case_config("gan", steps=8, threads=None), run_dir=good)

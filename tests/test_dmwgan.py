@@ -153,7 +153,7 @@ def test_q_loss_does_not_move_the_critic_in_the_generator_step():
 
 
 def test_figures_and_metrics_of_a_lines_run(tmp_path):
-    from gankit.engine.trainer import train
+    from gankit.engine.api import train
     from gankit.run import evaluate
 
     cfg = {"model": {**TINY, "prior": "learned"},
@@ -176,7 +176,7 @@ def test_figures_and_metrics_of_a_lines_run(tmp_path):
 
 
 def test_generator_flag_on_a_single_generator_run(tmp_path, ring_config):
-    from gankit.engine.trainer import train
+    from gankit.engine.api import train
     from gankit.run import sample
 
     d = train(ring_config(steps=2), run_dir=tmp_path / "r").run_dir

@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from gankit.engine.trainer import train
+from gankit.engine.api import train
 from gankit.errors import GankitError
 from gankit.run import evaluate, format_table
 

@@ -17,7 +17,8 @@ import torch
 from faults_kit import CASES, SAVE_POINTS, case_config, compare_runs, run_child
 from gankit.cli import main
 from gankit.engine.checkpoint import has_checkpoint, load_checkpoint
-from gankit.engine.trainer import Trainer, resume, train
+from gankit.engine.api import resume, train
+from gankit.engine.trainer import Trainer
 from gankit.config import load_config
 from gankit.errors import RunError
 from gankit.registry import entries

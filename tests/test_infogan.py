@@ -143,7 +143,7 @@ def test_bad_code_specifications(codes, needle):
 
 @pytest.fixture(scope="module")
 def mnist_run(tmp_path_factory):
-    from gankit.engine.trainer import train
+    from gankit.engine.api import train
 
     cfg = {"model": {"name": "infogan", "generator": {"name": "dcgan", "width": 4},
                      "discriminator": {"name": "dcgan", "width": 4}},
@@ -176,7 +176,7 @@ def test_infogan_scores_in_eval_and_training_log(mnist_run):
 
 
 def test_traverse_refuses_models_without_codes(tmp_path, ring_config):
-    from gankit.engine.trainer import train
+    from gankit.engine.api import train
     from gankit.run import traverse
 
     d = train(ring_config(steps=2), run_dir=tmp_path / "r").run_dir

@@ -177,7 +177,7 @@ def test_test_error_and_best_error():
 
 
 def test_resume_reproduces_the_uninterrupted_run(tmp_path):
-    from gankit.engine.trainer import resume, train
+    from gankit.engine.api import resume, train
 
     cfg = {"model": {**TINY, "weight_norm_init": 50}, "data": {"name": "mnist", "limit": 200},
            "train": {"steps": 12, "batch_size": 20, "checkpoint_every": 3, "log_every": 3, "sample_every": 6,

@@ -8,7 +8,8 @@ import torch
 
 from gankit.config import load_config
 from gankit.engine.checkpoint import load_checkpoint
-from gankit.engine.trainer import Trainer, branch, resume, train
+from gankit.engine.api import branch, resume, train
+from gankit.engine.trainer import Trainer
 from gankit.errors import ConfigError, NonFiniteLossError, RunError
 from gankit.models.gan import GAN
 from gankit.run import info, load_run, sample

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gankit.engine.trainer import train
+from gankit.engine.api import train
 from gankit.errors import GankitError
 from gankit.run import interpolate
 from gankit.viz.traverse import interpolate_latents, lerp, slerp

@@ -7,7 +7,8 @@
 from . import data, models, nets  # noqa: F401  (importing the component packages fills the registry)
 from .config import Config, load_config
 from .engine.check import check
-from .engine.trainer import RunResult, Trainer, branch, resume, train
+from .engine.api import branch, resume, train
+from .engine.trainer import RunResult, Trainer
 from .errors import GankitError
 from .run import Run, evaluate, info, interpolate, load_run, sample, traverse
 from .study import compare

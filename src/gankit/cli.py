@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=["auto", "cpu", "cuda"], help="train.device")
     t.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/RECIPE-TIMESTAMP)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--nproc", type=int, default=None, metavar="N",
+                   help="data-parallel training in N processes on this machine (gloo on CPU, nccl on GPU); "
+                        "train.batch_size is the global batch. Several machines: torchrun -m gankit train")
     t.add_argument("--check", action="store_true",
                    help="check the config, data and networks with the first training steps (one G update); write nothing")
 
@@ -87,9 +90,43 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from .engine.trainer import branch, resume, train
+    from .engine.api import branch, resume, train
 
     progress = False if a.no_progress else None
+    if a.nproc is not None and "WORLD_SIZE" not in os.environ:
+        return _launch(a)
+    try:
+        return _train(a, branch, resume, train, progress)
+    finally:
+        from .engine.distributed import teardown
+
+        teardown()
+
+
+def _launch(a: argparse.Namespace) -> int:
+    """--nproc N: check everything once here, then start N ranks of the same command (engine/launch.py)."""
+    from .engine.check import resolve_config
+    from .engine.launch import check_nproc, launch
+
+    if a.check or a.branch:
+        raise GankitError("--nproc trains a new run or resumes one; use --check and --branch without it.")
+    if a.resume:
+        from .engine.checkpoint import checkpoint_config, load_checkpoint
+
+        cfg = checkpoint_config(load_checkpoint(a.resume), a.resume, ([a.config] if a.config else []) + a.overrides)
+    else:
+        if not a.config:
+            raise GankitError("gankit train needs a CONFIG (a recipe from `gankit list` or a YAML file), "
+                              "or --resume RUN_DIR.")
+        cfg = resolve_config(a.config, a.overrides, a.budget, a.device)
+    check_nproc(a.nproc, cfg.train.device)
+    if cfg.train.batch_size % a.nproc:
+        raise GankitError(f"train.batch_size = {cfg.train.batch_size} is the global batch and must divide evenly "
+                          f"over --nproc {a.nproc}; use a multiple of {a.nproc}.")
+    return launch(a.argv, a.nproc)   # rank 0's run directory is every rank's (Trainer)
+
+
+def _train(a: argparse.Namespace, branch, resume, train, progress) -> int:
     if a.check and (a.resume or a.branch):
         raise GankitError("--check checks a CONFIG for a new run; a resumed run was checked when it started.")
     if a.resume and a.branch:
@@ -113,6 +150,8 @@ def cmd_train(a: argparse.Namespace) -> int:
         result = train(a.config, a.overrides, budget=a.budget, device=a.device, run_dir=a.out,
                        progress=progress)
     d = result.run_dir
+    if os.environ.get("RANK", "0") != "0":   # a distributed run: rank 0 reports
+        return 0 if result.status != "interrupted" else (143 if result.stopped_by == "SIGTERM" else 130)
     losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
     print(f"\n{result.status}: {result.step} steps in {result.elapsed:.0f} s ({losses})")
     if result.status == "interrupted":
@@ -288,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         a.overrides = [*a.overrides, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    a.argv = list(sys.argv[1:] if argv is None else argv)
     handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list,
                "info": cmd_info, "compare": cmd_compare}[a.command]
     try:

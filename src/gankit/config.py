@@ -45,8 +45,17 @@ class TrainConfig:
     gif: bool = opt(True, "write training.gif from the sample grids at the end")
     tensorboard: bool = opt(True, "write TensorBoard event files under tb/")
     progress: bool = opt(True, "show a progress bar with ETA and current losses")
-    compile: bool = opt(False, "torch.compile the networks (opt-in; helps mostly on GPU)")
-    amp: bool = opt(False, "bfloat16 autocast on CUDA (ignored on CPU)")
+    compile: bool = opt(False, "torch.compile the networks (falls back to eager with a warning where the "
+                               "backend cannot build)")
+    precision: Literal["fp32", "bf16", "fp16"] = opt(
+        "fp32", "autocast precision of the training step: bf16 (CPU with avx512_bf16/AMX, or GPU) or fp16 "
+        "(GPU only; a gradient scaler per optimizer)")
+    channels_last: bool = opt(False, "channels-last memory format for convolutional nets and image batches")
+    sync_batch_norm: bool = opt(False, "distributed runs: batch statistics over all ranks (SyncBatchNorm, "
+                                       "GPU only); off = each rank normalises its own shard")
+    dist_backend: Literal["auto", "gloo", "nccl"] = opt(
+        "auto", "distributed runs: torch.distributed backend; auto = nccl on GPU, gloo on CPU")
+    amp: bool = opt(False, "deprecated: the same as precision: bf16 on CUDA (kept so old runs resume)")
 
     def check(self, path: str) -> None:
         for key in ("batch_size", "log_every", "sample_every", "checkpoint_every", "n_grid", "eval_n"):

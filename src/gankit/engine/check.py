@@ -31,15 +31,17 @@ def check_sizes(cfg: Config, data: Dataset) -> None:
                    f"Lower train.{key}.")
 
 
-def check_batch_norm(cfg: Config, model) -> None:
-    """Batch norm cannot normalise a batch of one sample (torch fails inside the first step)."""
-    if cfg.train.batch_size >= 2:
+def check_batch_norm(cfg: Config, model, world: int = 1) -> None:
+    """Batch norm cannot normalise a batch of one sample (torch fails inside the first step); a distributed
+    run normalises each rank's batch_size / world samples."""
+    if cfg.train.batch_size // world >= 2:
         return
     from torch.nn.modules.batchnorm import _BatchNorm
 
     nets = [name for name, net in model.nets.items() if any(isinstance(m, _BatchNorm) for m in net.modules())]
     if nets:
-        raise ConfigError(f"train.batch_size = {cfg.train.batch_size} with batch norm in {', '.join(nets)}: batch "
+        per = "" if world == 1 else f" over {world} processes ({cfg.train.batch_size // world} each)"
+        raise ConfigError(f"train.batch_size = {cfg.train.batch_size}{per} with batch norm in {', '.join(nets)}: batch "
                           "norm needs at least 2 samples per batch. Raise train.batch_size, or set the networks' "
                           "norm to layer or none.")
 

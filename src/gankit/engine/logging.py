@@ -74,3 +74,19 @@ class RunLog:
 
 def _clean(v: float) -> float | str:
     return v if math.isfinite(v) else str(v)   # JSON has no NaN/inf
+
+
+class NullLog:
+    """The log of a distributed run's other ranks: rank 0 alone writes the run's files."""
+
+    def write(self, step: int, values: dict[str, float], elapsed: float) -> None:
+        pass
+
+    def image(self, tag: str, hwc, step: int) -> None:
+        pass
+
+    def write_csv(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

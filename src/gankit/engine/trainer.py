@@ -25,17 +25,18 @@ import yaml
 from ..config import Config, parse_duration
 from ..options import to_dict
 from ..data import load_dataset
-from ..errors import ConfigError, NonFiniteLossError, RunError
+from ..errors import NonFiniteLossError, RunError
 from ..models import Model, build_model
 from ..viz import make_gif, plot_losses
 from ..viz.grid import save_samples_png
 from .batches import BatchStream
-from .checkpoint import (FORMAT, StateMismatch, checkpoint_config, has_checkpoint, load_checkpoint,
-                         save_checkpoint, torch_error_summary)
-from .check import check_batch_norm, check_sizes, resolve_config
+from . import distributed as ddp
+from .accel import autocast, compile_nets, resolve_precision, to_channels_last
+from .checkpoint import FORMAT, StateMismatch, has_checkpoint, save_checkpoint, torch_error_summary
+from .check import check_batch_norm, check_sizes
 from .device import resolve_device
 from .lock import RunLock
-from .logging import RunLog, read_rows
+from .logging import NullLog, RunLog, read_rows
 from .writes import write_error, write_text_atomic, writes
 
 
@@ -55,9 +56,12 @@ class Trainer:
         """`state`: a checkpoint of `run_dir` to continue from (see `resume`)."""
         self.cfg = cfg
         t = cfg.train
-        self.device = resolve_device(t.device)
         if t.threads:
             torch.set_num_threads(t.threads)
+        # A launch of several processes (torchrun, --nproc): join it, one device per rank.
+        self.world, device_name = ddp.setup(t.batch_size, t.device, t.dist_backend, t.threads)
+        self.device = resolve_device(device_name)
+        self.dtype = resolve_precision(t.precision, t.amp, self.device)
         # Denormal floats (e.g. Adam's second moments of rarely-used weights) make CPU arithmetic ~30x
         # slower; flushing them to zero changes no result that matters.
         torch.set_flush_denormal(True)
@@ -65,16 +69,23 @@ class Trainer:
         check_sizes(cfg, self.data)
         self.stream = BatchStream(self.data.train.to(self.device),
                                   None if self.data.train_labels is None else self.data.train_labels.to(self.device),
-                                  t.batch_size, t.seed)
+                                  t.batch_size, t.seed, self.world.rank, self.world.size, t.channels_last)
         self.total_steps = self._planned_steps()
         self.time_budget = parse_duration(t.budget) if t.budget else None
 
         torch.manual_seed(t.seed)
         self.model: Model = build_model(cfg.model, self.data, self.device, horizon=self.total_steps)
-        check_batch_norm(cfg, self.model)
+        check_batch_norm(cfg, self.model, self.world.size)
+        if t.channels_last:
+            to_channels_last(self.model.nets, self.data.kind)
+        if self.dtype == torch.float16:
+            self.model.use_fp16_scaling()
         if t.compile:
-            for net in self.model.nets.values():
-                net.compile()
+            compile_nets(self.model.nets)
+        if self.world.active:
+            ddp.wrap_model(self.model, t.sync_batch_norm, self.device)
+            if not self.world.main:   # rank 0 keeps the single-process random stream
+                torch.manual_seed(ddp.rank_seed(t.seed, self.world.rank))
         # Scatter plots of 2-D toys need many points to show which modes are covered.
         n_fixed = t.n_grid if self.data.kind == "image" else max(t.n_grid, 1000)
         self.fixed_latent = self.model.latent(n_fixed, torch.Generator().manual_seed(t.seed + 1))
@@ -88,16 +99,23 @@ class Trainer:
         if run_dir is None:
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             run_dir = Path(t.out_dir) / (t.run_name or f"{recipe}-{stamp}")
+        if self.world.active:   # rank 0's name (another rank's clock may have passed a second)
+            run_dir = ddp.gather_objects(str(run_dir))[0]
         self.run_dir = Path(run_dir)
         self._stop_reason: str | None = None
         self._window: list[tuple[int, dict[str, torch.Tensor]]] = []
         self.last_losses: dict[str, float] = {}
+        self.lock = None
+        if not self.world.main:   # rank 0 alone writes the run directory
+            if state is not None:
+                self._restore(state)
+            return
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise RunError(f"Cannot create the run directory {str(self.run_dir)!r}: {e.strerror}. Choose a "
                            "writable place with --out (or train.out_dir).") from None
-        self.lock = RunLock(self.run_dir).acquire()   # before anything is written or read back
+        self.lock = RunLock(self.run_dir).acquire()   # before anything is written
         try:
             if state is not None:
                 self._restore(state)
@@ -131,6 +149,8 @@ class Trainer:
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        if self.world.active:   # every rank's stream: a resume on as many processes continues exactly
+            rng["ranks"] = ddp.gather_objects(torch.get_rng_state())
         # Losses of steps not yet averaged into a log row (a stop between log intervals): the resumed run
         # logs the same rows as one that was never stopped.
         window = [(s, {k: float(v) for k, v in out.items()}) for s, out in self._window]
@@ -139,6 +159,7 @@ class Trainer:
                 "fixed_latent": {k: v.cpu() for k, v in self.fixed_latent.items()}, "window": window}
 
     def _restore(self, state: dict) -> None:
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         saved = state["config"]["model"].get("name") if isinstance(state.get("config"), dict) else None
         try:
             on_disk = yaml.safe_load((self.run_dir / "config.yaml").read_text())["model"]["name"]
@@ -154,21 +175,31 @@ class Trainer:
             self._window = [(int(s), {k: torch.tensor(v) for k, v in out.items()})
                             for s, out in state.get("window", [])]
             self.fixed_latent = {k: v.to(self.device) for k, v in state["fixed_latent"].items()}
-            torch.set_rng_state(state["rng"]["torch"])
+            ranks = state["rng"].get("ranks")
+            if self.world.active and ranks is not None and len(ranks) == self.world.size:
+                torch.set_rng_state(ranks[self.world.rank])
+            elif self.world.main:
+                torch.set_rng_state(state["rng"]["torch"])
+            else:   # saved by another number of processes: a fresh stream of this rank
+                torch.manual_seed(ddp.rank_seed(self.cfg.train.seed + self.step, self.world.rank))
         except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
             first = torch_error_summary(e)
             raise StateMismatch(f"The checkpoint in {str(self.run_dir)!r} does not fit the {self.cfg.model.name!r} "
                            f"model its config builds ({type(e).__name__}: {first[:300]}). It was written by "
                            "another version of gankit or for other networks; start a new run.", first) from None
-        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
     def save(self) -> None:
+        state = self.state_dict()   # on every rank: it gathers their random streams
+        if not self.world.main:
+            return
         with writes(self.run_dir, f"write the checkpoint of step {self.step}", self._status):
-            save_checkpoint(self.state_dict(), self.run_dir)
+            save_checkpoint(state, self.run_dir)
 
     def _status(self, status: str, message: str = "") -> None:
+        if not self.world.main:
+            return
         # pid and host let `gankit info` tell a live run from one that died without a word.
         info = {"status": status, "step": self.step, "elapsed": round(self.elapsed, 2),
                 "planned_steps": self.total_steps, "message": message, "losses": self.last_losses,
@@ -182,6 +213,8 @@ class Trainer:
         if not self._window:
             return
         flat = torch.cat([torch.stack([v.float().reshape(()) for v in out.values()]) for _, out in self._window])
+        if self.world.active:   # the global batch's losses: the same values, hence decisions, on every rank
+            flat = ddp.mean_over_ranks(flat)
         values = flat.tolist()
         sums: dict[str, list[float]] = {}
         i = 0
@@ -203,7 +236,10 @@ class Trainer:
         log.write(self.step, self.last_losses, self.elapsed)
 
     def _samples(self, log: RunLog) -> None:
-        x = self.model.sample(**self.fixed_latent)
+        if not self.world.main:
+            return
+        with ddp.unwrapped(self.model):
+            x = self.model.sample(**self.fixed_latent)
         real = self.data.train[:2000] if self.data.kind == "points" else None
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
         pic = save_samples_png(x, path, real, title=f"step {self.step}")
@@ -212,9 +248,16 @@ class Trainer:
 
     def _evaluate(self, log: RunLog) -> None:
         # A generator of its own: evaluating must not move the training RNG (exact resume).
-        g = torch.Generator().manual_seed(self.cfg.train.seed + 2)
-        scores = self.scorer(self.model.sample(self.cfg.train.eval_n, generator=g)) if self.scorer.metrics else {}
-        scores.update(self.model.extra_metrics(self.data, self.scorer.extractor))
+        n, w = self.cfg.train.eval_n, self.world
+        g = torch.Generator().manual_seed(self.cfg.train.seed + 2 + (w.rank and ddp.rank_seed(0, w.rank)))
+        with ddp.unwrapped(self.model):   # each rank generates its share; rank 0 scores them all
+            x = self.model.sample(-(-n // w.size), generator=g) if self.scorer.metrics else None
+            if w.active and x is not None:
+                x = ddp.gather_rows(x, n)
+            if not w.main:
+                return
+            scores = self.scorer(x) if x is not None else {}
+            scores.update(self.model.extra_metrics(self.data, self.scorer.extractor))
         log.write(self.step, {f"eval_{k}": float(v) for k, v in scores.items()}, self.elapsed)
 
     # ------------------------------------------------------------------------------------- loop
@@ -225,47 +268,50 @@ class Trainer:
     def fit(self, progress: bool | None = None) -> RunResult:
         """Train to the planned steps or budget. SIGINT/SIGTERM: finish the step, checkpoint, return with
         status 'interrupted'; a second signal stops at once (the last checkpoint stays)."""
-        self.lock.acquire()
+        if self.lock is not None:
+            self.lock.acquire()
         try:
             return self._fit(progress)
         finally:
-            self.lock.release()
+            if self.lock is not None:
+                self.lock.release()
 
     def _fit(self, progress: bool | None) -> RunResult:
         t = self.cfg.train
         resumed = self.step > 0
         with writes(self.run_dir, "open the run's log", self._status):
-            log = RunLog(self.run_dir, t.tensorboard, resume_step=self.step)   # 0: rows of a killed start go
+            log = (RunLog(self.run_dir, t.tensorboard, resume_step=self.step)   # 0: rows of a killed start go
+                   if self.world.main else NullLog())
             self._status("running")
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 handlers[sig] = signal.signal(sig, self._on_signal)
         bar = None
-        if t.progress if progress is None else progress:
+        if (t.progress if progress is None else progress) and self.world.main:
             from tqdm import tqdm
 
             # In a log file (no terminal) a redraw is a new line: redraw rarely there.
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                        desc=self.run_dir.name[:28], mininterval=0.2 if sys.stderr.isatty() else 15)
-        amp = t.amp and self.device.type == "cuda"
         status = "finished"
         try:
             if not resumed:
                 self._samples(log)
             self.model.train()
             start = time.perf_counter() - self.elapsed
-            while not self._done():
-                if self._stop_reason:
+            stop, last = self._flags()
+            while not last:
+                if stop:
                     status = "interrupted"
                     break
                 batch = self.stream.next()
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                with autocast(self.device, self.dtype):
                     out = self.model.train_step(batch, self.step)
                 self._window.append((self.step, out))
                 self.step += 1
                 self.elapsed = time.perf_counter() - start
-                last = self._done()
+                stop, last = self._flags()
                 ckpt_due = self.step % t.checkpoint_every == 0 or last
                 if self.step % t.log_every == 0 or ckpt_due or self.step % t.sample_every == 0:
                     self._flush(log)   # losses are checked before any sample or checkpoint is written
@@ -302,9 +348,22 @@ class Trainer:
                 log.close()
             except OSError:
                 pass   # the error that brought us here says what is wrong; losses.jsonl has the rows
-        with writes(self.run_dir, "write the run's figures", self._status):
-            self._finish(status)
+        if self.world.main:
+            with writes(self.run_dir, "write the run's figures", self._status), ddp.unwrapped(self.model):
+                self._finish(status)
         return RunResult(self.run_dir, self.step, status, self.last_losses, self.elapsed, self._stop_reason)
+
+    def _flags(self) -> tuple[bool, bool]:
+        """(stop, done): a stop signal, and the planned steps or budget reached. In a distributed run one
+        small collective a step makes both the same on every rank (a signal or a clock of one ends all)."""
+        if not self.world.active:
+            return bool(self._stop_reason), self._done()
+        sig = signal.Signals[self._stop_reason].value if self._stop_reason else 0
+        t = torch.tensor([float(sig), float(self._done())])
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        if t[0] and not self._stop_reason:
+            self._stop_reason = signal.Signals(int(t[0])).name
+        return bool(t[0]), bool(t[1])
 
     def _postfix(self) -> dict[str, str]:
         post = {k: f"{v:.3g}" for k, v in list(self.last_losses.items())[:4]}
@@ -321,72 +380,3 @@ class Trainer:
         msg = "" if status == "finished" else (f"stopped by {self._stop_reason} at step {self.step}; resume "
                                                f"with `gankit train --resume {self.run_dir}`")
         self._status(status, msg)
-
-
-# ----------------------------------------------------------------------------------------- API
-def train(config: str | Path | dict | Config, overrides: list[str] | tuple = (), *, budget: str | None = None,
-          device: str | None = None, run_dir: str | Path | None = None, progress: bool | None = None) -> RunResult:
-    """Train a model from a recipe name, YAML path, mapping or Config. Returns where the run went."""
-    cfg = resolve_config(config, overrides, budget, device)
-    recipe = Path(str(config)).stem if isinstance(config, (str, Path)) else "run"
-    return Trainer(cfg, run_dir=run_dir, recipe=recipe).fit(progress)
-
-
-def resume(run_dir: str | Path, overrides: list[str] | tuple = (), *, budget: str | None = None,
-           progress: bool | None = None) -> RunResult:
-    """Continue a run from its checkpoint. Only train.* settings may change (e.g. a longer budget)."""
-    state = load_checkpoint(run_dir)
-    extra = _continuation_overrides(overrides, budget, ("train.",), "when resuming: the checkpoint was made "
-                                    "with the saved model and data settings. Only train.* options may change.")
-    cfg = checkpoint_config(state, run_dir, extra)
-    return Trainer(cfg, run_dir=run_dir, state=state).fit(progress)
-
-
-def _continuation_overrides(overrides, budget: str | None, allowed: tuple[str, ...], why: str) -> list[str]:
-    """The overrides of a run that continues a checkpoint (budget as train.budget), refusing any option
-    outside `allowed` with "Cannot change KEY " + why."""
-    extra = list(overrides) + ([f"train.budget={budget}"] if budget is not None else [])
-    for item in extra:
-        if not item.startswith(allowed):
-            raise ConfigError(f"Cannot change {item.split('=')[0]!r} {why}")
-    return extra
-
-
-def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tuple = (), *,
-           budget: str | None = None, progress: bool | None = None) -> RunResult:
-    """Continue a copy of RUN_DIR's checkpoint in NEW_DIR with changed model.* or train.* settings (e.g. a
-    schedule that only matters later in training), leaving RUN_DIR as it is. The new run's branch.json
-    lists where it came from and what changed (after the source's own list, for a branch of a branch),
-    since its config alone no longer says how it was made."""
-    import shutil
-
-    run_dir, new_dir = Path(run_dir), Path(new_dir)
-    state = load_checkpoint(run_dir)
-    if new_dir.exists() and any(new_dir.iterdir()):
-        raise RunError(f"{str(new_dir)!r} is not empty; a branch needs a new run directory.")
-    extra = _continuation_overrides(overrides, budget, ("train.", "model."), "in a branch: the checkpoint's "
-                                    "batch stream belongs to its dataset. Only model.* and train.* options may change.")
-    for item in extra:
-        if item.startswith("model.optim_"):   # torch restores lr, betas etc. from the saved optimizer state
-            raise ConfigError(f"Cannot change {item.split('=')[0]!r} in a branch: the saved optimizer state "
-                              "would override it. Start a new run to change an optimizer's settings.")
-    cfg = checkpoint_config(state, run_dir, extra)
-    history = json.loads((run_dir / "branch.json").read_text()) if (run_dir / "branch.json").exists() else []
-    history = [history] if isinstance(history, dict) else history   # the first format: one record
-    shutil.copytree(run_dir, new_dir, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("checkpoint*", "run.lock"))
-    (new_dir / "branch.json").write_text(json.dumps(
-        history + [{"from": str(run_dir), "step": int(state["step"]), "changes": extra}], indent=1))
-    try:
-        trainer = Trainer(cfg, run_dir=new_dir, state=state)
-    except StateMismatch as e:   # load_state_dict: a change of network shape
-        shutil.rmtree(new_dir)
-        first = e.detail
-        raise ConfigError(f"Cannot branch {str(run_dir)!r} with {' '.join(extra)}: the saved weights no "
-                          f"longer fit the networks ({first}). Only changes that keep every network's "
-                          "shape can continue from a checkpoint.") from None
-    except BaseException:       # any other refusal (a build-time check): no half-made run is left
-        shutil.rmtree(new_dir)
-        raise
-    trainer.save()   # the branch's own checkpoint: a branch killed before its first save can be resumed
-    return trainer.fit(progress)

@@ -15,17 +15,19 @@ def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = 
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], points: Tensor, target: float = 1.0,
-                     one_sided: bool = False) -> Tensor:
+                     one_sided: bool = False, scale: float = 1.0) -> Tensor:
     """Gulrajani et al. 2017, eq. 3 (penalty term): E[(||grad_x D(x_hat)||_2 - target)^2]; one-sided:
     E[max(0, ||grad|| - target)^2] (only norms above the target are penalised; Gulrajani et al. sec. 4 note,
     used by the DMWGAN release).
 
-    The graph is kept (create_graph) so that the penalty trains the critic; weight it outside.
+    The graph is kept (create_graph) so that the penalty trains the critic; weight it outside. `scale`: the
+    fp16 loss scale; the scores are multiplied by it before differentiating (so the gradient does not
+    underflow in half precision) and the gradient divided by it, in fp32, as PyTorch's AMP notes do.
     """
     points = points.detach().requires_grad_(True)
     scores = critic(points)
-    (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
-    norms = grad.flatten(1).norm(2, dim=1)
+    (grad,) = torch.autograd.grad(scores.float().sum() * scale, points, create_graph=True)
+    norms = (grad.float() / scale).flatten(1).norm(2, dim=1)
     excess = (norms - target).clamp_min(0) if one_sided else norms - target
     return (excess ** 2).mean()
 

@@ -49,6 +49,12 @@ class Model:
     """Base model: a generator G and a discriminator D trained in alternation."""
 
     Options = ModelOptions
+    # Distributed runs (engine/distributed.py) wrap each trained net in its own DistributedDataParallel.
+    # Nets whose parameters some steps leave unused (a bank of generators picked per sample) need
+    # find_unused_parameters; nets that are never called through forward() (a bare parameter read
+    # directly) cannot be synced by DDP's hooks and have their gradients averaged by hand instead.
+    ddp_find_unused: tuple[str, ...] = ()
+    ddp_manual: tuple[str, ...] = ()
 
     def __init__(self, opts: ModelOptions, data: Dataset, device: torch.device | str = "cpu",
                  horizon: int | None = None):
@@ -61,6 +67,9 @@ class Model:
         self.nets: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
+        # fp16 only: one gradient scaler per update (an optimizer, or the group one loss steps together)
+        self.scalers: dict[tuple[str, ...], torch.amp.GradScaler] | None = None
+        self.grad_sync = None   # distributed runs: averages the gradients of `ddp_manual` nets over ranks
         self.build(data)
         for net in self.nets.values():
             net.to(self.device)
@@ -117,11 +126,40 @@ class Model:
         """One backward pass of `loss`, then a step of each named optimizer (e.g. InfoGAN's G and Q)."""
         for n in names:
             self.optimizers[n].zero_grad(set_to_none=True)
-        loss.backward()
+        scaler = self._scaler(names)
+        if scaler is None:
+            loss.backward()
+        else:   # fp16: scale the loss so small gradients survive; a step with inf/nan gradients is skipped
+            scaler.scale(loss).backward()
+        if self.grad_sync is not None:
+            self.grad_sync(names)
         for n in names:
-            self.optimizers[n].step()
+            if scaler is None:
+                self.optimizers[n].step()
+            else:
+                scaler.step(self.optimizers[n])
             if n in self.schedulers:
                 self.schedulers[n].step()
+        if scaler is not None:
+            scaler.update()
+
+    # ------------------------------------------------------------------ precision
+    def use_fp16_scaling(self) -> None:
+        """Train with fp16 autocast: each update gets its own torch.amp.GradScaler (the trainer calls this)."""
+        self.scalers = {}
+
+    def _scaler(self, names: tuple[str, ...]) -> "torch.amp.GradScaler | None":
+        if self.scalers is None:
+            return None
+        if names not in self.scalers:
+            self.scalers[names] = torch.amp.GradScaler(self.device.type)
+        return self.scalers[names]
+
+    def loss_scale(self, names: tuple[str, ...]) -> float:
+        """The fp16 loss scale of the update `names` (1.0 otherwise): a gradient penalty differentiates
+        D's scaled scores so that its input gradients do not underflow in fp16, then divides it out."""
+        scaler = self._scaler(names)
+        return 1.0 if scaler is None else float(scaler.get_scale())
 
     @contextlib.contextmanager
     def frozen(self, *names: str) -> Iterator[None]:
@@ -130,7 +168,11 @@ class Model:
         for p in params:
             p.requires_grad_(False)
         try:
-            yield
+            with contextlib.ExitStack() as stack:
+                for n in names:   # a DDP-wrapped net must not wait for gradients it will not get
+                    if hasattr(self.nets[n], "no_sync"):
+                        stack.enter_context(self.nets[n].no_sync())
+                yield
         finally:
             for p in params:
                 p.requires_grad_(True)
@@ -186,6 +228,8 @@ class Model:
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "extra": self.extra_state(),
+            **({"scalers": {",".join(k): v.state_dict() for k, v in self.scalers.items()}}
+               if self.scalers else {}),
         }
 
     def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
@@ -198,6 +242,9 @@ class Model:
             v.load_state_dict(state["optimizers"][k])
         for k, v in self.schedulers.items():
             v.load_state_dict(state["schedulers"][k])
+        if self.scalers is not None:
+            for key, sd in state.get("scalers", {}).items():
+                self._scaler(tuple(key.split(","))).load_state_dict(sd)
 
     def extra_state(self) -> dict:
         """Training state beyond nets and optimizers (e.g. running averages) that resume must restore."""

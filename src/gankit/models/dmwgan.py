@@ -141,6 +141,8 @@ def prior_loss(zeta: Tensor, q_real: Tensor, entropy_weight: float) -> Tensor:
           "DMWGAN / DMWGAN-PL, Khayatkhoei et al. 2018 (k generators, learned prior)")
 class DMWGAN(Model):
     Options = DMWGANOptions
+    ddp_find_unused = ("G",)      # a generator that draws no sample of a rank's batch gets no gradient
+    ddp_manual = ("prior",)       # its logits are read directly, never through forward()
 
     def build(self, data) -> None:
         o = self.opts
@@ -203,7 +205,8 @@ class DMWGAN(Model):
         with torch.no_grad():
             fake = self.generate(**self.latent(x.shape[0]))
         loss = losses.wasserstein_d_loss(D(x), D(fake))
-        gp = losses.gradient_penalty(D, losses.interpolate(x, fake), one_sided=o.one_sided)
+        gp = losses.gradient_penalty(D, losses.interpolate(x, fake), one_sided=o.one_sided,
+                                     scale=self.loss_scale(("D",)))
         self.update("D", loss + o.penalty_weight * gp)
         return {"loss_d": loss.detach(), "wdist": -loss.detach(), "gp": gp.detach()}
 

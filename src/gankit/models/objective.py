@@ -119,7 +119,8 @@ class ObjectiveModel(Model):
         if o.penalty != "none":
             points = (losses.interpolate(batch.x, fake) if o.penalty == "wgan-gp"
                       else losses.perturb(batch.x, o.dragan_c))
-            gp = losses.gradient_penalty(D, points, one_sided=o.penalty_one_sided)
+            gp = losses.gradient_penalty(D, points, one_sided=o.penalty_one_sided,
+                                        scale=self.loss_scale(self.d_step_nets))
             loss = loss + o.penalty_weight * gp
             logs["gp"] = gp.detach()
         loss = loss + self._history_term("D")

@@ -23,7 +23,7 @@ def execute(job: dict) -> dict:
     ({metrics, n, seed}), threads. Returns the outcome."""
     import torch
 
-    from ..engine.trainer import resume, train
+    from ..engine.api import resume, train
     from ..run import evaluate
 
     d = Path(job["run_dir"])
