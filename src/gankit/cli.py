@@ -119,10 +119,7 @@ def _launch(a: argparse.Namespace) -> int:
             raise GankitError("gankit train needs a CONFIG (a recipe from `gankit list` or a YAML file), "
                               "or --resume RUN_DIR.")
         cfg = resolve_config(a.config, a.overrides, a.budget, a.device)
-    check_nproc(a.nproc, cfg.train.device)
-    if cfg.train.batch_size % a.nproc:
-        raise GankitError(f"train.batch_size = {cfg.train.batch_size} is the global batch and must divide evenly "
-                          f"over --nproc {a.nproc}; use a multiple of {a.nproc}.")
+    check_nproc(a.nproc, cfg.train)
     return launch(a.argv, a.nproc)   # rank 0's run directory is every rank's (Trainer)
 
 

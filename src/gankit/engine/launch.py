@@ -26,10 +26,12 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def check_nproc(nproc: int, device: str) -> None:
-    """Refuse a process count the machine cannot hold, before anything starts."""
+def check_nproc(nproc: int, train) -> None:
+    """Refuse a process count the machine cannot hold, or settings that cannot run distributed (`train`: the
+    run's TrainConfig), before anything starts."""
     if nproc < 1:
         raise ConfigError(f"--nproc must be a positive number of processes, got {nproc}.")
+    device = train.device
     cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if cuda:
         n = torch.cuda.device_count()
@@ -39,6 +41,15 @@ def check_nproc(nproc: int, device: str) -> None:
     elif nproc > usable_cores():
         raise ConfigError(f"--nproc {nproc} is more processes than this machine's {usable_cores()} usable CPU "
                           f"cores: they would only slow each other down. Use --nproc {usable_cores()} or fewer.")
+    if train.batch_size % nproc:
+        raise ConfigError(f"train.batch_size = {train.batch_size} is the global batch and must divide evenly "
+                          f"over --nproc {nproc}; use a multiple of {nproc}.")
+    if train.dist_backend == "nccl" and not cuda:
+        raise ConfigError("train.dist_backend = 'nccl' needs CUDA devices and PyTorch sees none here (or "
+                          "train.device is cpu); use dist_backend: gloo (or auto) on CPUs.")
+    if train.sync_batch_norm and not cuda:
+        raise ConfigError("train.sync_batch_norm needs CUDA: PyTorch's SyncBatchNorm runs on GPUs only. On "
+                          "CPUs each rank normalises its own shard (train.sync_batch_norm: false).")
 
 
 def launch(argv: list[str], nproc: int) -> int:

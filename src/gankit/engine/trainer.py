@@ -222,6 +222,8 @@ class Trainer:
             for name in out:
                 v = values[i]
                 i += 1
+                if not math.isfinite(v) and self.dtype == torch.float16:
+                    continue   # an fp16 overflow: its GradScaler skipped the step and lowered the scale
                 if not math.isfinite(v):
                     self._window.clear()
                     raise NonFiniteLossError(
@@ -231,6 +233,12 @@ class Trainer:
                         "range, or raise the gradient-penalty weight; then start again or resume with "
                         f"`gankit train --resume {self.run_dir}`.")
                 sums.setdefault(name, []).append(v)
+        if len(sums) < len(self._window[-1][1]):   # fp16: a loss with no finite value in the whole window
+            bad = next(k for k in self._window[-1][1] if k not in sums)
+            self._window.clear()
+            raise NonFiniteLossError(f"Loss {bad!r} was non-finite at every step up to {self.step} in fp16 "
+                                     f"(not an overflow its GradScaler recovers from); try precision: bf16. The "
+                                     f"last good checkpoint is kept in {self.run_dir}.")
         self._window.clear()
         self.last_losses = {k: sum(v) / len(v) for k, v in sums.items()}
         log.write(self.step, self.last_losses, self.elapsed)
