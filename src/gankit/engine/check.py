@@ -62,7 +62,14 @@ def check(config: str | Path | dict | Config, overrides: list[str] | tuple = (),
     (ConfigError, DataError, NonFiniteLossError) for what would stop the run; returns what was built."""
     cfg = resolve_config(config, overrides, budget, device)
     dev = resolve_device(cfg.train.device)
+    from .accel import resolve_precision
+
+    resolve_precision(cfg.train.precision, cfg.train.amp, dev)   # fp16 on a CPU etc.: refused here too
     data = load_dataset(cfg.data)
+    if cfg.train.channels_last and data.kind != "image":
+        from .accel import to_channels_last
+
+        to_channels_last({}, data.kind)   # its error names the setting
     check_sizes(cfg, data)
     stream = BatchStream(data.train.to(dev), None if data.train_labels is None else data.train_labels.to(dev),
                          cfg.train.batch_size, cfg.train.seed)
