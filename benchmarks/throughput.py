@@ -1,7 +1,8 @@
 """Training throughput of gankit against the canonical PyTorch DCGAN loop, side by side in ONE process.
 
     python benchmarks/throughput.py                      # DCGAN-MNIST, batch 64, fp32, 3 alternating repeats
-    python benchmarks/throughput.py --variants fp32,bf16 --repeats 3 --steps 300
+    python benchmarks/throughput.py --variants fp32,fp32+reuse,channels_last+reuse,bf16+reuse --repeats 5
+    python benchmarks/throughput.py --full-loop fp32     # + the whole `gankit train` loop in that variant
     python benchmarks/throughput.py --profile            # + where the time of train_step goes
     python benchmarks/throughput.py --ddp 2              # + 2 gloo processes (`gankit train --nproc 2`)
     python benchmarks/throughput.py --batches 64,256,1024,4096 --variants fp32,bf16,compile   # on a GPU
@@ -27,6 +28,7 @@ import platform
 import re
 import resource
 import runpy
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,8 +68,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def variant_overrides(variant: str) -> list[str]:
+    """A variant is '+'-joined tokens: fp32 | bf16, channels_last, compile, reuse (model.reuse_fake: G's
+    update uses the D step's fakes, one G forward a step, as the reference loop does)."""
+    known = {"fp32", "bf16", "channels_last", "compile", "reuse"}
+    bad = set(variant.split("+")) - known
+    if bad:
+        raise SystemExit(f"unknown variant token(s) {sorted(bad)}; known: {sorted(known)}")
+    return ["model.reuse_fake=true"] if "reuse" in variant.split("+") else []
+
+
 def build(batch: int, variant: str, device: torch.device, overrides: list[str]):
-    extra = [f"train.batch_size={batch}", *overrides]
+    extra = [f"train.batch_size={batch}", *variant_overrides(variant), *overrides]
     cfg = load_config(RECIPE, extra)
     data = load_dataset(cfg.data)
     torch.manual_seed(0)
@@ -106,7 +118,7 @@ def time_full_loop(batch: int, variant: str, steps: int, warmup: int, overrides:
     precision = "bf16" if "bf16" in variant else "fp32"
     extra = [f"train.batch_size={batch}", f"train.precision={precision}", "train.progress=false",
              f"train.channels_last={'channels_last' in variant}", f"train.compile={'compile' in variant}",
-             *overrides]
+             *variant_overrides(variant), *overrides]
     with tempfile.TemporaryDirectory() as tmp:
         short = gk.train(RECIPE, [*extra, f"train.steps={warmup}"], run_dir=Path(tmp) / "a")
         long = gk.train(RECIPE, [*extra, f"train.steps={warmup + steps}"], run_dir=Path(tmp) / "b")
@@ -178,7 +190,8 @@ def main() -> None:
     p.add_argument("--batches", default="64", help="comma-separated batch sizes (the reference runs at 64)")
     p.add_argument("--variants", default="fp32", help="comma-separated: fp32, bf16, channels_last, compile, "
                                                       "bf16+compile, ...")
-    p.add_argument("--full-loop", action="store_true", help="also time the whole gankit train loop")
+    p.add_argument("--full-loop", default=None, metavar="VARIANT",
+                   help="also time the whole gankit train loop (batch 64) in this variant")
     p.add_argument("--profile", action="store_true", help="also profile train_step (fp32, batch 64)")
     p.add_argument("--ddp", type=int, default=0, help="also time gankit train --nproc N")
     p.add_argument("--out", default=None, help="write the figures as JSON here")
@@ -206,18 +219,23 @@ def main() -> None:
                 ips = time_gankit(b, v, device, a.steps, a.warmup, a.overrides)
                 row[f"gankit_{v}_b{b}_img_s"] = round(ips, 1)
         if a.full_loop:
-            row["gankit_full_loop_fp32_b64_img_s"] = round(time_full_loop(64, "fp32", a.steps, a.warmup,
-                                                                          a.overrides), 1)
+            row[f"gankit_full_loop_{a.full_loop}_b64_img_s"] = round(
+                time_full_loop(64, a.full_loop, a.steps, a.warmup, a.overrides), 1)
         results["repeats"].append(row)
         print(json.dumps({"repeat": r, **row}), flush=True)
     summary = {}
     for key in results["repeats"][0]:
         vals = [row[key] for row in results["repeats"]]
-        summary[key] = {"mean": round(sum(vals) / len(vals), 1), "min": min(vals), "max": max(vals)}
+        summary[key] = {"mean": round(sum(vals) / len(vals), 1), "median": statistics.median(vals),
+                        "min": min(vals), "max": max(vals)}
     ref_mean = summary["reference_img_s"]["mean"]
     for key, s in summary.items():
         if key.startswith("gankit_"):
             s["ratio_to_reference"] = round(s["mean"] / ref_mean, 2)
+            # the same repeat's reference: the machine's drift cancels in each pair
+            pairs = [row[key] / row["reference_img_s"] for row in results["repeats"]]
+            s["paired_ratio_median"] = round(statistics.median(pairs), 3)
+            s["paired_ratio_min"] = round(min(pairs), 3)
             m = re.search(r"_b(\d+)_", key)
             if m and "bf16" not in key:
                 s["fp32_matmul_peak_share"] = round(s["mean"] * fpi / 1e9 / peak, 3)

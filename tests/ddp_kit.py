@@ -3,6 +3,7 @@
 As a script it is one rank of a parity run (started with RANK/WORLD_SIZE/... in its environment):
 
     python tests/ddp_kit.py CONFIG_JSON RUN_DIR OUT_PT
+    python tests/ddp_kit.py every-model OUT_DIR      a 4-step run of every faults_kit case, OUT_DIR/CASE
 
 trains CONFIG into RUN_DIR through the real Trainer, recording every latent the model draws for training,
 and rank 0 saves {"latents": [rank 0's calls, rank 1's calls, ...], "nets": final state dicts} to OUT_PT.
@@ -92,6 +93,22 @@ def _rank(cfg_file: str, run_dir: str, out: str) -> None:
     ddp.teardown()
 
 
+def _every_model(out_dir: str) -> None:
+    """Every case of faults_kit.CASES trained on this process group, one after another: a run each."""
+    from faults_kit import CASES, case_config
+    from gankit.config import load_config
+    from gankit.engine import distributed as ddp
+    from gankit.engine.trainer import Trainer
+
+    for case in CASES:
+        result = Trainer(load_config(case_config(case, steps=4)), run_dir=Path(out_dir) / case).fit(progress=False)
+        print(json.dumps({"case": case, "step": result.step, "losses": result.losses}), flush=True)
+    ddp.teardown()
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT / "src"))
-    _rank(*sys.argv[1:4])
+    if sys.argv[1] == "every-model":
+        _every_model(sys.argv[2])
+    else:
+        _rank(*sys.argv[1:4])

@@ -115,3 +115,24 @@ def test_compile_falls_back_to_eager_with_a_warning_when_the_backend_fails():
         fallen = _trained(cfg, broken_backend)
     eager = _trained(cfg)
     assert all(torch.equal(eager[k], fallen[k]) for k in eager)
+
+
+def test_reuse_fake_runs_g_once_per_step_as_the_canonical_loop():
+    """model.reuse_fake: one latent draw and one G forward per step, G's update through the D step's fakes."""
+    cfg = load_config(case_config("gan", steps=3), ["model.reuse_fake=true", "model.n_critic=1"])
+    data = load_dataset(cfg.data)
+    torch.manual_seed(0)
+    model = build_model(cfg.model, data, "cpu")
+    draws, draw = [], model.latent
+    model.latent = lambda n, generator=None: draws.append(n) or draw(n, generator)
+    before = _params(model)
+    from gankit.models.base import Batch
+
+    for step in range(3):
+        out = model.train_step(Batch(data.train[:20]), step)
+        assert set(out) >= {"loss_d", "loss_g"} and model._kept is None
+    assert draws == [20, 20, 20]
+    after = _params(model)
+    assert all(any(not torch.equal(before[k], after[k]) for k in before if k.startswith(n)) for n in "GD")
+    with pytest.raises(ConfigError, match="reuse_fake applies to the objective family"):
+        build_model(load_config(case_config("infogan"), ["model.reuse_fake=true"]).model, data, "cpu")

@@ -39,6 +39,8 @@ class ObjectiveOptions(ModelOptions):
     mbd_kernel_dim: int = opt(5, "minibatch discrimination: dimension C of each kernel")
     historical_averaging: float = opt(0.0, "weight of ||theta - mean of past theta||^2 for G and D (Improved-GAN 3.3)")
     label_smoothing: float = opt(0.0, "one-sided label smoothing: real target 1 - this (Improved-GAN 3.4)")
+    reuse_fake: bool = opt(False, "G's update uses the fakes of the D step just before it instead of fresh "
+                                  "noise: one G forward per step, as the PyTorch DCGAN example")
 
     smoothable: ClassVar[bool] = False   # does the objective have a probability target to smooth?
 
@@ -99,6 +101,10 @@ class ObjectiveModel(Model):
                                    nn.Linear(D.feature_dim + o.mbd_kernels, 1))
         self.averages: dict[str, list[Tensor]] = {}
         self.average_count = 0
+        if o.reuse_fake and type(self).g_step is not ObjectiveModel.g_step:
+            raise ConfigError(f"model.reuse_fake: {type(self).__name__} has its own generator step, which draws "
+                              "its own noise and codes; reuse_fake applies to the objective family's G step.")
+        self._keep, self._kept = False, None   # reuse_fake: keep this step's fakes; the kept fakes (G's graph)
 
     # ------------------------------------------------------------------ steps
     d_step_nets: tuple[str, ...] = ("D",)   # optimizers stepped by D's update (InfoGAN adds Q's head)
@@ -107,11 +113,22 @@ class ObjectiveModel(Model):
         """D's output on the fakes, plus any extra term of D's loss computed on the same pass (and its logs)."""
         return self.nets["D"](fake), 0.0, {}
 
+    def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
+        # reuse_fake: G runs once, with its graph, in the D step a G step follows (DCGAN example's loop).
+        self._keep = self.opts.reuse_fake and self.g_step_due(step)
+        return super().train_step(batch, step)
+
     def d_step(self, batch: Batch) -> dict[str, Tensor]:
         o, D = self.opts, self.nets["D"]
-        with torch.no_grad():
+        if self._keep:
             lat = self.latent(batch.x.shape[0])
-            fake = self.generate(**lat)
+            kept = self.generate(**lat)
+            self._kept = kept
+            fake = kept.detach()
+        else:
+            with torch.no_grad():
+                lat = self.latent(batch.x.shape[0])
+                fake = self.generate(**lat)
         fake_out, extra, extra_logs = self.d_fake_pass(fake, lat)
         loss, logs = self.d_loss(D(batch.x), fake_out)
         logs = {"loss_d": loss.detach(), **logs, **extra_logs}
@@ -134,7 +151,10 @@ class ObjectiveModel(Model):
     def g_step(self, batch: Batch) -> dict[str, Tensor]:
         D = self.nets["D"]
         with self.frozen("D"):
-            fake = self.generate(**self.latent(batch.x.shape[0]))
+            if self._kept is not None:
+                fake, self._kept = self._kept, None
+            else:
+                fake = self.generate(**self.latent(batch.x.shape[0]))
             if self.opts.feature_matching:
                 with torch.no_grad():
                     real_features = D.features(batch.x)
