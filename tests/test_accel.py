@@ -136,3 +136,17 @@ def test_reuse_fake_runs_g_once_per_step_as_the_canonical_loop():
     assert all(any(not torch.equal(before[k], after[k]) for k in before if k.startswith(n)) for n in "GD")
     with pytest.raises(ConfigError, match="reuse_fake applies to the objective family"):
         build_model(load_config(case_config("infogan"), ["model.reuse_fake=true"]).model, data, "cpu")
+
+
+def test_autocast_of_a_step_sees_weights_updated_within_it():
+    """Regression: torch.autocast's cast cache served pre-update bf16 weights after an optimizer step in the
+    same region (the step-wide autocast of the trainer); gankit's autocast turns the cache off."""
+    from gankit.engine.accel import autocast
+
+    m = torch.nn.Linear(4, 1, bias=False)
+    with autocast(torch.device("cpu"), torch.bfloat16):
+        before = m(torch.ones(1, 4)).item()
+        with torch.no_grad():
+            m.weight.add_(1.0)
+        after = m(torch.ones(1, 4)).item()
+    assert after == pytest.approx(before + 4.0, abs=0.05)

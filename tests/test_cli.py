@@ -151,3 +151,11 @@ def test_output_piped_into_a_reader_that_leaves(tmp_path):
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_an_undefined_metric_is_printed_not_a_traceback():
+    """Regression: a nan evaluation (stored as the string 'nan' in losses.jsonl) crashed the end-of-train
+    summary with "Unknown format code 'g' for object of type 'str'"."""
+    from gankit.cli import format_scores
+
+    assert format_scores({"fid": 12.3456, "hq": "nan"}) == "fid 12.35, hq nan"

@@ -75,13 +75,17 @@ def test_batch_norm_and_penalty_runs_resume_in_one_process(tmp_path):
           "data": {"name": "mnist", "limit": 256},
           "train": {"batch_size": 32, "steps": 6, "log_every": 2, "sample_every": 3, "checkpoint_every": 3,
                     "n_grid": 4, "progress": False, "tensorboard": False, "gif": False, "threads": 1}}
-    for name, cfg in (("bn", bn), ("gp", case_config("wgan-gp", steps=8))):
+    gp = case_config("wgan-gp", steps=8, eval_every=4, eval_metrics=["modes"], eval_n=250)
+    for name, cfg in (("bn", bn), ("gp", gp)):
         run = tmp_path / name
         r = gankit("train", str(write_config(tmp_path, cfg, f"{name}.yaml")), "--nproc", "2", "--out", str(run))
         assert r.returncode == 0, r.stderr[-3000:]
         assert r.stdout.count("finished:") == 1   # rank 0 alone reports
         rows = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
         assert rows and all(isinstance(v, float) for row in rows for k, v in row.items() if k.startswith("loss"))
+        if name == "gp":   # samples generated on both ranks (125 each), scored on rank 0
+            evals = [row for row in rows if any(k.startswith("eval_") for k in row)]
+            assert [row["step"] for row in evals] == [4, 8]
         state = load_checkpoint(run)
         assert state["step"] == cfg["train"]["steps"] and len(state["rng"]["ranks"]) == 2
         r = gankit("train", "--resume", str(run), f"train.steps={cfg['train']['steps'] + 4}")
@@ -135,3 +139,21 @@ def test_bad_distributed_settings_are_refused_before_training(tmp_path, args, me
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert message in r.stderr and "Traceback" not in r.stderr
     assert not (run / "checkpoint.pt").exists()
+
+
+def test_torchrun_launches_gankit_as_a_module(tmp_path):
+    """`torchrun --standalone --nproc_per_node 2 -m gankit train CONFIG` (its own rendezvous, not --nproc)."""
+    run = tmp_path / "run"
+    cfg = write_config(tmp_path, case_config("gan", steps=4))
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "gankit", "train", str(cfg), "--out", str(run)], capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("finished:") == 1
+    state = load_checkpoint(run)
+    assert state["step"] == 4 and len(state["rng"]["ranks"]) == 2
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        "-m", "gankit", "train", "--branch", str(run), "--out", str(tmp_path / "b")],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode != 0 and "A branch is made by one process" in r.stderr
+    assert not (tmp_path / "b").exists()

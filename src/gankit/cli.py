@@ -165,7 +165,7 @@ def _train(a: argparse.Namespace, branch, resume, train, progress) -> int:
     last = _last_evaluation(d)
     if last:
         step, scores = last
-        print(f"evaluation at step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+        print(f"evaluation at step {step}: " + format_scores(scores))
     if result.status != "interrupted":
         return 0
     return 143 if result.stopped_by == "SIGTERM" else 130   # what a shell reports for those signals
@@ -180,6 +180,11 @@ def _check(a: argparse.Namespace) -> int:
     print(f"ok: {r['model']} on {r['dataset']} ({r['train_samples']} training samples, samples of shape "
           f"{tuple(r['sample_shape'])}), {r['parameters']:,} parameters on {r['device']}; first steps: {losses}")
     return 0
+
+
+def format_scores(scores: dict) -> str:
+    """'k v, ...' with 4 significant digits; an undefined metric (nan, a string in losses.jsonl) as it is."""
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in scores.items())
 
 
 def _last_evaluation(run_dir) -> tuple[int, dict] | None:

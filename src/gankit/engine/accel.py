@@ -60,7 +60,12 @@ def resolve_precision(precision: str, amp: bool, device: torch.device) -> torch.
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):
-    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+    """Autocast around a whole training step. Its weight-cast cache is off: a step updates a net and may use
+    it again (InfoGAN's Q, in its D and G updates), and the cache, keyed on the tensor and not its version,
+    would hand the second use the low-precision copy of the weights from before the update."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=False)
 
 
 def to_channels_last(nets: dict[str, nn.Module], data_kind: str) -> None:

@@ -47,6 +47,12 @@ def branch(run_dir: str | Path, new_dir: str | Path, overrides: list[str] | tupl
     since its config alone no longer says how it was made."""
     import shutil
 
+    from .distributed import world_from_env
+
+    if world_from_env().active:   # every rank would copy the run: branch once, then resume distributed
+        raise ConfigError("A branch is made by one process: run `gankit train --branch RUN --out NEW` without "
+                          "torchrun/--nproc (e.g. with train.steps equal to the source's step), then "
+                          "`gankit train --resume NEW --nproc N`.")
     run_dir, new_dir = Path(run_dir), Path(new_dir)
     state = load_checkpoint(run_dir)
     if new_dir.exists() and any(new_dir.iterdir()):

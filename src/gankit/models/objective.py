@@ -104,10 +104,11 @@ class ObjectiveModel(Model):
         if o.reuse_fake and type(self).g_step is not ObjectiveModel.g_step:
             raise ConfigError(f"model.reuse_fake: {type(self).__name__} has its own generator step, which draws "
                               "its own noise and codes; reuse_fake applies to the objective family's G step.")
-        self._keep, self._kept = False, None   # reuse_fake: keep this step's fakes; the kept fakes (G's graph)
 
     # ------------------------------------------------------------------ steps
     d_step_nets: tuple[str, ...] = ("D",)   # optimizers stepped by D's update (InfoGAN adds Q's head)
+    _keep: bool = False              # reuse_fake: keep this step's fakes with G's graph ...
+    _kept: Tensor | None = None      # ... for the G update that follows
 
     def d_fake_pass(self, fake: Tensor, latent: dict[str, Tensor]) -> tuple[Tensor, Tensor | float, dict]:
         """D's output on the fakes, plus any extra term of D's loss computed on the same pass (and its logs)."""
