@@ -30,7 +30,7 @@ def main() -> None:
     import gankit
     from gankit.data import load_dataset
     from gankit.metrics.scorer import Scorer
-    from gankit.options import Options
+    from gankit.config import load_config
 
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=float, default=5)
@@ -40,6 +40,8 @@ def main() -> None:
     p.add_argument("--run-dir", default=None, help="gankit's run folder (default: a temporary one)")
     a = p.parse_args()
 
+    data = load_dataset(load_config("dcgan-mnist").data)   # the scorer's reference, before the long run
+    scorer = Scorer(data, "mnist", ["fid"], a.n)
     steps = int(a.epochs * 70_000 // 64)
     argv, sys.argv = sys.argv, [str(REFERENCE), str(steps)]
     t0 = time.perf_counter()
@@ -49,8 +51,7 @@ def main() -> None:
     G = ref["G"].eval()
     with torch.no_grad():
         x = torch.cat([G(torch.randn(1000, ref["nz"])) for _ in range(a.n // 1000)])
-    data = load_dataset(Options(name="mnist"))
-    ref_fid = Scorer(data, "mnist", ["fid"], a.n)(x)["fid"]
+    ref_fid = scorer(x)["fid"]
     print(json.dumps({"reference_steps": steps, "reference_seconds": round(ref_seconds, 1),
                       "reference_fid": round(ref_fid, 2)}), flush=True)
 
@@ -62,7 +63,6 @@ def main() -> None:
         rows = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
         # The trainer's clock includes its evaluations (sample + score n): time one, subtract them.
         model = gankit.load_run(run).model
-        scorer = Scorer(data, "mnist", ["fid"], a.n)
         t0 = time.perf_counter()
         scorer(model.sample(a.n, generator=torch.Generator().manual_seed(2)))
         eval_cost = time.perf_counter() - t0

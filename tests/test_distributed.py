@@ -157,3 +157,17 @@ def test_torchrun_launches_gankit_as_a_module(tmp_path):
                        capture_output=True, text=True, timeout=240)
     assert r.returncode != 0 and "A branch is made by one process" in r.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_a_rank_that_fails_stops_the_others_with_its_message(tmp_path):
+    """Rank 0 refuses a folder that holds a run; rank 1, waiting in a collective, is stopped; the user sees
+    rank 0's one-paragraph error and its exit code, and the old run is untouched."""
+    cfg = write_config(tmp_path, case_config("gan", steps=4))
+    run = tmp_path / "run"
+    assert gankit("train", str(cfg), "--nproc", "2", "--out", str(run)).returncode == 0
+    before = (run / "checkpoint.pt").read_bytes()
+    t0 = time.monotonic()
+    r = gankit("train", str(cfg), "--nproc", "2", "--out", str(run))
+    assert r.returncode == 2 and "already holds a run" in r.stderr and "Traceback" not in r.stderr
+    assert time.monotonic() - t0 < 60
+    assert (run / "checkpoint.pt").read_bytes() == before
