@@ -14,7 +14,8 @@ repeats, on the same threads. Reported besides img/s and the ratio:
 - gankit's full `gankit train` loop (logging, sample grids, checkpoints at the recipe's intervals) against
   its train_step alone;
 - FLOP utilization: FLOPs of one training step per image (torch.utils.flop_counter: forward and backward
-  of both updates) x img/s / the fp32 matmul peak measured here (best of a 2048^3 matmul);
+  of both updates) x img/s / the fp32 matmul peak measured here (best of a 2048^3 matmul), and / the best
+  rate of the model's own largest convolution (a second ceiling, see conv_peak), both per repeat;
 - peak memory: the process's peak RSS on CPU, torch.cuda.max_memory_allocated on GPU.
 """
 from __future__ import annotations
@@ -61,6 +62,27 @@ def matmul_peak(device: torch.device, dtype=torch.float32, n: int = 2048, reps: 
         _sync(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best / 1e9
+
+
+def conv_peak(device: torch.device, reps: int = 30) -> float:
+    """Best GFLOP/s of the model's own largest layers (forward, batch 64): G's ConvT 128->64 at 7->14 and
+    D's Conv 64->128 at 14->7. A second ceiling: on CPUs where torch's sgemm does not use the widest
+    vector units (MKL on AMD), oneDNN's convolutions run faster than the matmul "peak"."""
+    import torch.nn.functional as F
+
+    best = 0.0
+    flops = 2 * 64 * 128 * 64 * 16 * 49
+    x_t, w_t = torch.randn(64, 128, 7, 7, device=device), torch.randn(128, 64, 4, 4, device=device)
+    x_c, w_c = torch.randn(64, 64, 14, 14, device=device), torch.randn(128, 64, 4, 4, device=device)
+    for fn in (lambda: F.conv_transpose2d(x_t, w_t, stride=2, padding=1),
+               lambda: F.conv2d(x_c, w_c, stride=2, padding=1)):
+        for _ in range(reps):
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            best = max(best, flops / (time.perf_counter() - t0) / 1e9)
+    return best
 
 
 def _sync(device: torch.device) -> None:
@@ -214,36 +236,44 @@ def main() -> None:
     batches = [int(b) for b in a.batches.split(",")]
     variants = a.variants.split(",")
     for r in range(a.repeats):
-        row: dict = {}
+        # This machine's clock drifts between minutes: each repeat measures its own peak, and the shares
+        # and ratios are taken within a repeat.
+        row: dict = {"matmul_peak_gflops": round(matmul_peak(device), 1),
+                     "conv_peak_gflops": round(conv_peak(device), 1)}
         ref, line = time_reference(a.steps)
         row["reference_img_s"] = round(ref, 1)
         for b in batches:
             for v in variants:
                 ips = time_gankit(b, v, device, a.steps, a.warmup, a.overrides)
                 row[f"gankit_{v}_b{b}_img_s"] = round(ips, 1)
-        if a.full_loop:
-            row[f"gankit_full_loop_{a.full_loop}_b64_img_s"] = round(
-                time_full_loop(64, a.full_loop, a.steps, a.warmup, a.overrides), 1)
+        if a.full_loop:   # bracketed by train_step alone, before and after, in the same variant
+            v = a.full_loop
+            before = time_gankit(64, v, device, a.steps, a.warmup, a.overrides)
+            full = time_full_loop(64, v, a.steps, a.warmup, a.overrides)
+            after = time_gankit(64, v, device, a.steps, a.warmup, a.overrides)
+            row[f"gankit_full_loop_{v}_b64_img_s"] = round(full, 1)
+            row["full_loop_over_train_step"] = round(2 * full / (before + after), 3)
         results["repeats"].append(row)
         print(json.dumps({"repeat": r, **row}), flush=True)
     summary = {}
+    for row in results["repeats"]:   # FLOP shares within each repeat, against its own peak
+        for key in [k for k in row if k.startswith(("gankit_", "reference_")) and "bf16" not in k]:
+            flops = fpi_reuse if ("reuse" in key or key.startswith("reference")) else fpi
+            row[key.replace("_img_s", "_peak_share")] = round(row[key] * flops / 1e9 / row["matmul_peak_gflops"], 3)
+            row[key.replace("_img_s", "_conv_peak_share")] = round(row[key] * flops / 1e9 / row["conv_peak_gflops"], 3)
     for key in results["repeats"][0]:
         vals = [row[key] for row in results["repeats"]]
-        summary[key] = {"mean": round(sum(vals) / len(vals), 1), "median": statistics.median(vals),
+        mean = sum(vals) / len(vals)
+        summary[key] = {"mean": round(mean, 3 if abs(mean) < 10 else 1), "median": statistics.median(vals),
                         "min": min(vals), "max": max(vals)}
     ref_mean = summary["reference_img_s"]["mean"]
     for key, s in summary.items():
-        if key.startswith("gankit_"):
+        if key.startswith("gankit_") and key.endswith("_img_s"):
             s["ratio_to_reference"] = round(s["mean"] / ref_mean, 2)
             # the same repeat's reference: the machine's drift cancels in each pair
             pairs = [row[key] / row["reference_img_s"] for row in results["repeats"]]
             s["paired_ratio_median"] = round(statistics.median(pairs), 3)
             s["paired_ratio_min"] = round(min(pairs), 3)
-            m = re.search(r"_b(\d+)_", key)
-            if m and "bf16" not in key:
-                flops = fpi_reuse if "reuse" in key else fpi
-                s["fp32_matmul_peak_share"] = round(s["mean"] * flops / 1e9 / peak, 3)
-    summary["reference_img_s"]["fp32_matmul_peak_share"] = round(ref_mean * fpi_reuse / 1e9 / peak, 3)
     if device.type == "cuda":
         summary["peak_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
     else:
