@@ -90,7 +90,7 @@ def _rank(cfg_file: str, run_dir: str, out: str) -> None:
     if trainer.world.main:
         nets = {k: {n: t.clone() for n, t in v.state_dict().items()} for k, v in trainer.model.nets.items()}
         torch.save({"latents": every, "nets": nets}, out)
-    ddp.teardown()
+    ddp.teardown(sync=True)
 
 
 def _every_model(out_dir: str) -> None:
@@ -103,7 +103,7 @@ def _every_model(out_dir: str) -> None:
     for case in CASES:
         result = Trainer(load_config(case_config(case, steps=4)), run_dir=Path(out_dir) / case).fit(progress=False)
         print(json.dumps({"case": case, "step": result.step, "losses": result.losses}), flush=True)
-    ddp.teardown()
+    ddp.teardown(sync=True)
 
 
 if __name__ == "__main__":

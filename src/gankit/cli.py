@@ -95,12 +95,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     progress = False if a.no_progress else None
     if a.nproc is not None and "WORLD_SIZE" not in os.environ:
         return _launch(a)
-    try:
-        return _train(a, branch, resume, train, progress)
-    finally:
-        from .engine.distributed import teardown
+    from .engine.distributed import teardown
 
+    try:
+        code = _train(a, branch, resume, train, progress)
+    except BaseException:
         teardown()
+        raise
+    teardown(sync=True)
+    return code
 
 
 def _launch(a: argparse.Namespace) -> int:

@@ -101,8 +101,14 @@ def setup(batch_size: int, device_name: str, backend: str, threads: int | None) 
     return world, device_name
 
 
-def teardown() -> None:
+def teardown(sync: bool = False) -> None:
+    """Leave the process group. `sync` (after a run that ended well on every rank): wait at a barrier first,
+    so that no rank closes its connections while another is still finishing (rank 0 writes the figures
+    after the last collective); a rank that exited early was seen to abort ("terminate called without an
+    active exception") now and then under load."""
     if dist.is_initialized():
+        if sync:
+            dist.barrier()
         dist.destroy_process_group()
 
 
