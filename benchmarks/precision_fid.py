@@ -32,7 +32,7 @@ def main() -> None:
             res = train_or_stop("dcgan-mnist", [f"train.seed={seed}", f"train.precision={prec}",
                                                 "train.batch_size=64", f"train.steps={a.steps}",
                                                 "train.progress=false"], run)
-            fid = gankit.evaluate(run, n=10_000, metrics=["fid"])["fid"]
+            fid = gankit.evaluate(run, n=10_000, metrics=["fid"])["metrics"]["fid"]
             rows.append({"precision": prec, "seed": seed, "fid": round(fid, 2), "seconds": round(res.elapsed, 1)})
             print(json.dumps(rows[-1]), flush=True)
     for prec in a.precisions.split(","):
