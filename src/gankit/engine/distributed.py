@@ -15,6 +15,9 @@ training under DDP included:
   reduces. BatchNorm buffers follow DDP's default: rank 0's running statistics are broadcast at every
   forward, which is safe across the separate D(real)/D(fake) forwards; batch statistics stay per rank
   unless train.sync_batch_norm (SyncBatchNorm, GPU only).
+- Statistics of a batch that a loss takes (feature matching's mean features, minibatch discrimination,
+  DRAGAN's std of the batch) are those of each rank's slice, averaged through the gradients: an unbiased
+  stand-in for, not equal to, the global batch's.
 - Rank 0 alone writes the run directory; logged losses are averaged over ranks; evaluations gather
   samples generated on every rank; a checkpoint holds every rank's RNG state, so a resume with the same
   number of processes continues exactly, and a single process can resume it too.
