@@ -16,7 +16,7 @@ training under DDP included:
   forward, which is safe across the separate D(real)/D(fake) forwards; batch statistics stay per rank
   unless train.sync_batch_norm (SyncBatchNorm, GPU only).
 - Statistics of a batch that a loss takes (feature matching's mean features, minibatch discrimination,
-  DRAGAN's std of the batch) are those of each rank's slice, averaged through the gradients: an unbiased
+  DRAGAN's std of the batch) are those of each rank's slice, averaged through the gradients: a
   stand-in for, not equal to, the global batch's.
 - Rank 0 alone writes the run directory; logged losses are averaged over ranks; evaluations gather
   samples generated on every rank; a checkpoint holds every rank's RNG state, so a resume with the same
