@@ -53,9 +53,6 @@ class World:
         return self.size > 1
 
 
-SINGLE = World()
-
-
 def world_from_env() -> World:
     """The process's place in a torchrun-style launch (WORLD_SIZE, RANK, LOCAL_RANK); one process otherwise."""
     try:
@@ -76,21 +73,35 @@ def rank_seed(seed: int, rank: int) -> int:
     return seed if rank == 0 else (seed + 1_000_003 * rank) % (1 << 62)
 
 
-def setup(batch_size: int, device_name: str, backend: str, threads: int | None) -> tuple[World, str]:
-    """Join the process group of this launch (if any). Returns the world and the device this rank uses."""
-    world = world_from_env()
-    if not world.active:
-        return world, device_name
-    if batch_size % world.size:
-        raise ConfigError(f"train.batch_size = {batch_size} is the global batch and must divide evenly over the "
-                          f"{world.size} processes; use a multiple of {world.size} (e.g. "
-                          f"{(batch_size // world.size + 1) * world.size}).")
-    cuda = device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
-    if backend == "auto":
-        backend = "nccl" if cuda else "gloo"
-    if backend == "nccl" and not cuda:
+def uses_cuda(device_name: str) -> bool:
+    return device_name == "cuda" or (device_name == "auto" and torch.cuda.is_available())
+
+
+def check_settings(train, size: int, over: str) -> None:
+    """What a distributed run of `size` processes cannot do with these train settings (`over`: how the
+    message names the processes), refused before anything starts: by the --nproc launcher and by each rank."""
+    cuda = uses_cuda(train.device)
+    if train.batch_size % size:
+        raise ConfigError(f"train.batch_size = {train.batch_size} is the global batch and must divide evenly "
+                          f"over {over}; use a multiple of {size} (e.g. {(train.batch_size // size + 1) * size}).")
+    if train.dist_backend == "nccl" and not cuda:
         raise ConfigError("train.dist_backend = 'nccl' needs CUDA devices and PyTorch sees none here (or "
                           "train.device is cpu); use dist_backend: gloo (or auto) on CPUs.")
+    if train.sync_batch_norm and not cuda:
+        raise ConfigError("train.sync_batch_norm needs CUDA: PyTorch's SyncBatchNorm runs on GPUs only. On "
+                          "CPUs each rank normalises its own shard (train.sync_batch_norm: false).")
+
+
+def setup(train) -> tuple[World, str]:
+    """Join the process group of this launch (if any), `train` being the run's TrainConfig. Returns the
+    world and the device this rank uses."""
+    world = world_from_env()
+    device_name, threads = train.device, train.threads
+    if not world.active:
+        return world, device_name
+    check_settings(train, world.size, f"the {world.size} processes")
+    cuda = uses_cuda(device_name)
+    backend = train.dist_backend if train.dist_backend != "auto" else ("nccl" if cuda else "gloo")
     if cuda:
         if torch.cuda.device_count() < world.local_size:
             raise ConfigError(f"{world.local_size} processes on this node but only {torch.cuda.device_count()} "
@@ -137,10 +148,8 @@ class DDPNet(DistributedDataParallel):
 
 
 def wrap_model(model, sync_batch_norm: bool, device: torch.device) -> None:
-    """Each trained net of `model` in its own DDP (see the module's notes); `ddp_manual` nets by hand."""
-    if sync_batch_norm and device.type != "cuda":
-        raise ConfigError("train.sync_batch_norm needs CUDA: PyTorch's SyncBatchNorm runs on GPUs only. On "
-                          "CPUs each rank normalises its own shard (train.sync_batch_norm: false).")
+    """Each trained net of `model` in its own DDP (see the module's notes); `ddp_manual` nets by hand.
+    SyncBatchNorm (GPU only) was checked by `setup`."""
     ids = [device.index] if device.type == "cuda" else None
     for name in list(model.optimizers):
         if name in model.ddp_manual or name not in model.nets:
@@ -170,13 +179,6 @@ def mean_over_ranks(t: torch.Tensor) -> torch.Tensor:
     return t / dist.get_world_size()
 
 
-def any_rank(*flags: bool) -> list[bool]:
-    """Each flag OR-ed over the ranks (one collective): stop signals and budgets end every rank together."""
-    t = torch.tensor([float(f) for f in flags])
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return [bool(v) for v in t.tolist()]
-
-
 def gather_rows(x: torch.Tensor, n: int) -> torch.Tensor:
     """Every rank's rows (the same count on each) concatenated on every rank, cut to the first n."""
     parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
@@ -188,11 +190,6 @@ def gather_objects(obj) -> list:
     out = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
-
-
-def barrier() -> None:
-    if dist.is_initialized():
-        dist.barrier()
 
 
 @contextlib.contextmanager

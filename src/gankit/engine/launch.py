@@ -17,6 +17,7 @@ import time
 import torch
 
 from ..errors import ConfigError
+from .distributed import check_settings, uses_cuda
 
 
 def usable_cores() -> int:
@@ -31,9 +32,7 @@ def check_nproc(nproc: int, train) -> None:
     run's TrainConfig), before anything starts."""
     if nproc < 1:
         raise ConfigError(f"--nproc must be a positive number of processes, got {nproc}.")
-    device = train.device
-    cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    if cuda:
+    if uses_cuda(train.device):
         n = torch.cuda.device_count()
         if nproc > n:
             raise ConfigError(f"--nproc {nproc} but PyTorch sees {n} CUDA device(s): one process per GPU, so "
@@ -41,15 +40,7 @@ def check_nproc(nproc: int, train) -> None:
     elif nproc > usable_cores():
         raise ConfigError(f"--nproc {nproc} is more processes than this machine's {usable_cores()} usable CPU "
                           f"cores: they would only slow each other down. Use --nproc {usable_cores()} or fewer.")
-    if train.batch_size % nproc:
-        raise ConfigError(f"train.batch_size = {train.batch_size} is the global batch and must divide evenly "
-                          f"over --nproc {nproc}; use a multiple of {nproc}.")
-    if train.dist_backend == "nccl" and not cuda:
-        raise ConfigError("train.dist_backend = 'nccl' needs CUDA devices and PyTorch sees none here (or "
-                          "train.device is cpu); use dist_backend: gloo (or auto) on CPUs.")
-    if train.sync_batch_norm and not cuda:
-        raise ConfigError("train.sync_batch_norm needs CUDA: PyTorch's SyncBatchNorm runs on GPUs only. On "
-                          "CPUs each rank normalises its own shard (train.sync_batch_norm: false).")
+    check_settings(train, nproc, f"--nproc {nproc}")
 
 
 def launch(argv: list[str], nproc: int) -> int:

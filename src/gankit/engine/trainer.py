@@ -59,7 +59,7 @@ class Trainer:
         if t.threads:
             torch.set_num_threads(t.threads)
         # A launch of several processes (torchrun, --nproc): join it, one device per rank.
-        self.world, device_name = ddp.setup(t.batch_size, t.device, t.dist_backend, t.threads)
+        self.world, device_name = ddp.setup(t)
         self.device = resolve_device(device_name)
         self.dtype = resolve_precision(t.precision, t.amp, self.device)
         # Denormal floats (e.g. Adam's second moments of rarely-used weights) make CPU arithmetic ~30x
