@@ -36,7 +36,11 @@ SSGAN = {"name": "ssgan", "labels_per_class": 3, "d_hidden": [24, 12], "g_hidden
 # a model added to the registry gets a case here.
 CASES = {"gan": {}, "gan-techniques": {"name": "gan", **TECHNIQUES}, "wgan": {}, "wgan-gp": {}, "lsgan": {},
          "fgan": {"divergence": "kl"}, "dragan": {}, "ebgan": {}, "infogan": {},
-         "dmwgan": {"prior": "learned", "n_generators": 3}, "ssgan": SSGAN}
+         "dmwgan": {"prior": "learned", "n_generators": 3}, "ssgan": SSGAN, "cgan": {}, "cvae": {},
+         "cvaegan": {"encoder": {"name": "mlp", "hidden": [16]}, "classifier": {"name": "mlp", "hidden": [16]}},
+         "cvaegan-labels": {"name": "cvaegan", "labels": 20, "encoder": {"name": "mlp", "hidden": [16]},
+                            "classifier": {"name": "mlp", "hidden": [16]}}}
+CONDITIONAL = ("cgan", "cvae", "cvaegan")   # class-conditional: labelled images (MNIST), not the ring
 
 
 def case_config(case: str, steps: int = 12, **train) -> dict:
@@ -51,6 +55,10 @@ def case_config(case: str, steps: int = 12, **train) -> dict:
     model = {"name": extra.pop("name", case), "z_dim": 4, "generator": {"name": "mlp", "hidden": [16]},
              "discriminator": {"name": "mlp", "hidden": [16]}, "n_critic": 2,
              "optim_d": {"schedule": "linear", "decay_steps": steps or 10_000}, **extra}
+    if model["name"] in CONDITIONAL:
+        if model["name"] != "cgan":
+            model.setdefault("encoder", {"name": "mlp", "hidden": [16]})
+        return {"model": model, "data": {"name": "mnist", "limit": 200}, "train": t}
     return {"model": model, "data": {"name": "ring", "n_train": 100, "n_test": 64}, "train": t}
 
 

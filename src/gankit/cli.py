@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--n", type=int, default=None,
+                   help="number of samples (default 64; --class-grid: per class, 10; --transfer: 8 rows; "
+                        "--reconstruct: 32 pairs)")
     s.add_argument("--out", default=None, help="output file: .png grid, .npy or .pt (default RUN_DIR/sample.png)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -45,6 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--traverse", action="store_true",
                    help="instead (infogan): code traversal pictures, one row per categorical value "
                         "(--out is then a folder; default RUN_DIR)")
+    s.add_argument("--class", dest="klass", type=int, default=None, metavar="K",
+                   help="class-conditional models (cgan, cvae, cvaegan): samples of class K only")
+    s.add_argument("--class-grid", action="store_true",
+                   help="instead (conditional models): one row per class, columns sharing their noise z (--n per row)")
+    s.add_argument("--transfer", action="store_true",
+                   help="instead (cvae, cvaegan): real held-out images (rows) decoded with every class (columns)")
+    s.add_argument("--reconstruct", action="store_true",
+                   help="instead (cvae, cvaegan): real held-out images next to their reconstructions")
+    s.add_argument("--source-class", type=int, default=None, metavar="K",
+                   help="--transfer: take the source images from class K only")
+    s.add_argument("--vary", choices=["all", "z", "c"], default="all",
+                   help="--interpolate, conditional models: walk the noise at a fixed class (z), the class at "
+                        "fixed noise (c) or both (all)")
     s.add_argument("--pairs", type=int, default=8, help="--interpolate: number of pairs (rows)")
     s.add_argument("--steps", type=int, default=10, help="--interpolate / --traverse: images per row")
     s.add_argument("--mode", choices=["auto", "linear", "slerp"], default="auto",
@@ -202,8 +217,22 @@ def _last_evaluation(run_dir) -> tuple[int, dict] | None:
 def cmd_sample(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .run import interpolate, sample, traverse
+    from .run import class_grid, interpolate, reconstruct, sample, transfer, traverse
 
+    picked = [f for f in ("traverse", "interpolate", "class_grid", "transfer", "reconstruct") if getattr(a, f)]
+    if len(picked) > 1:
+        raise GankitError("Give one of " + ", ".join("--" + f.replace("_", "-") for f in picked) + ", not several.")
+    pictures = {"class_grid": (class_grid, "class-grid.png", 10, "rows = classes, columns share their noise"),
+                "transfer": (transfer, "transfer.png", 8, "rows = source images, then one column per class"),
+                "reconstruct": (reconstruct, "reconstruction.png", 32, "pairs: real | reconstruction")}
+    if picked and picked[0] in pictures:
+        fn, name, default_n, what = pictures[picked[0]]
+        out = a.out or str(Path(a.run_dir) / name)
+        n = a.n if a.n_given else default_n
+        kwargs = {"source_class": a.source_class} if picked[0] == "transfer" else {}
+        fn(a.run_dir, n, out=out, seed=a.seed, device=a.device, **kwargs)
+        print(f"wrote {out} ({what})")
+        return 0
     if a.traverse:
         for name, path in traverse(a.run_dir, a.out, steps=a.steps, seed=a.seed, device=a.device).items():
             print(f"wrote {path}")
@@ -212,11 +241,11 @@ def cmd_sample(a: argparse.Namespace) -> int:
         out = a.out or str(Path(a.run_dir) / "interpolation.png")
         if not out.lower().endswith(".png"):
             raise GankitError(f"--interpolate writes a PNG grid; give --out a .png path, not {out!r}.")
-        interpolate(a.run_dir, a.pairs, a.steps, out, seed=a.seed, mode=a.mode, device=a.device)
+        interpolate(a.run_dir, a.pairs, a.steps, out, seed=a.seed, mode=a.mode, device=a.device, vary=a.vary)
         print(f"wrote {a.pairs} interpolation paths of {a.steps} steps (one per row) to {out}")
         return 0
     out = a.out or str(Path(a.run_dir) / "sample.png")
-    x = sample(a.run_dir, a.n, out, seed=a.seed, device=a.device, generator=a.generator)
+    x = sample(a.run_dir, a.n, out, seed=a.seed, device=a.device, generator=a.generator, class_=a.klass)
     print(f"wrote {x.shape[0]} samples of shape {tuple(x.shape[1:])} to {out}")
     return 0
 
@@ -333,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     a.argv = list(sys.argv[1:] if argv is None else argv)
+    if a.command == "sample":   # each picture has its own default count
+        a.n_given = a.n is not None
+        a.n = 64 if a.n is None else a.n
     handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list,
                "info": cmd_info, "compare": cmd_compare}[a.command]
     try:

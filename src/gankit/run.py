@@ -58,16 +58,22 @@ def load_run(run_dir: str | Path, device: str = "auto") -> Run:
 
 
 def sample(run_dir: str | Path, n: int = 64, out: str | Path | None = None, seed: int = 0,
-           device: str = "auto", generator: int | None = None) -> torch.Tensor:
+           device: str = "auto", generator: int | None = None, class_: int | None = None) -> torch.Tensor:
     """Draw n samples from a run; with `out`, write them as a PNG grid (.png) or tensors (.npy, .pt).
-    `generator`: for multi-generator models (dmwgan), draw from that generator only."""
+    `generator`: for multi-generator models (dmwgan), draw from that generator only.
+    `class_`: for class-conditional models (cgan, cvae, cvaegan), samples of that class only."""
     if n <= 0:
         raise GankitError(f"--n must be a positive number of samples, got {n}.")
     check_seed(seed, "--seed")
     run = load_run(run_dir, device)
     _check_count(run, n, "--n")
     rng = torch.Generator().manual_seed(seed)
-    if generator is None:
+    if class_ is not None:
+        if generator is not None:
+            raise GankitError("--class and --generator pick different things; give one.")
+        _conditional(run, "--class")
+        x = run.model.sample(**run.model.class_latent(torch.full((n,), int(class_)), rng)).cpu()
+    elif generator is None:
         x = run.model.sample(n, generator=rng).cpu()
     elif not hasattr(run.model, "per_generator"):
         raise GankitError(f"--generator picks one of several generators; this run's model "
@@ -91,12 +97,15 @@ def sample(run_dir: str | Path, n: int = 64, out: str | Path | None = None, seed
 
 
 def interpolate(run_dir: str | Path, pairs: int = 8, steps: int = 10, out: str | Path | None = None,
-                seed: int = 0, mode: str = "auto", device: str = "auto") -> torch.Tensor:
+                seed: int = 0, mode: str = "auto", device: str = "auto", vary: str = "all") -> torch.Tensor:
     """Samples along straight (or spherical) paths between random latent pairs: (pairs * steps, ...).
 
     mode 'auto' walks Gaussian noise on the sphere (slerp) and uniform noise on a line, as DCGAN did.
-    With `out`, writes a PNG grid with one pair per row.
+    With `out`, writes a PNG grid with one pair per row. `vary` (class-conditional models): 'z' walks the noise
+    at the start's fixed class, 'c' walks from one class's one-hot to another's at fixed noise, 'all' both.
     """
+    if vary not in ("all", "z", "c"):
+        raise GankitError(f"--vary must be all, z or c, got {vary!r}.")
     from .viz.traverse import interpolate_latents
 
     if pairs <= 0 or steps < 2:
@@ -113,6 +122,14 @@ def interpolate(run_dir: str | Path, pairs: int = 8, steps: int = 10, out: str |
         mode = "slerp" if getattr(run.config.model, "noise", "normal") == "normal" else "linear"
     g = torch.Generator().manual_seed(seed)
     start, end = run.model.latent(pairs, g), run.model.latent(pairs, g)
+    if vary != "all":
+        _conditional(run, f"--vary {vary}")
+        fixed = "c" if vary == "z" else "z"
+        end[fixed] = start[fixed]
+        if vary == "c":   # a walk between two different classes
+            k = run.model.n_classes
+            a = start["c"].argmax(1).cpu()
+            end["c"] = run.model.onehot((a + torch.randint(1, k, a.shape, generator=g)) % k)
     x = run.model.sample(**interpolate_latents(start, end, steps, mode)).cpu()
     if out is not None:
         from PIL import Image
@@ -149,6 +166,104 @@ def traverse(run_dir: str | Path, out_dir: str | Path | None = None, steps: int 
         Image.fromarray(image_grid(x.cpu(), nrow=steps)).save(path)
         written[name] = path
     return written
+
+
+def _conditional(run: Run, what: str, encoder: bool = False) -> None:
+    if not getattr(run.model, "conditional", False):
+        raise GankitError(f"{what} is for class-conditional models (cgan, cvae, cvaegan); this run's model "
+                          f"({run.config.model.name!r}) has no class input.")
+    if encoder and not getattr(run.model, "has_encoder", False):
+        raise GankitError(f"{what} encodes real images, which needs a model with an encoder (cvae, cvaegan); "
+                          f"{run.config.model.name!r} has none.")
+
+
+def _labelled_images(run: Run, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The run's labelled test images (its training images where it holds no test split)."""
+    d = run.data
+    if d.test is not None and d.test_labels is not None and len(d.test):
+        return d.test, d.test_labels
+    if d.train_labels is None:
+        raise GankitError(f"{what} needs labelled images, and dataset {run.config.data.name!r} has no labels.")
+    return d.train, d.train_labels
+
+
+def _write_grid(x: torch.Tensor, out: str | Path | None, nrow: int) -> None:
+    if out is None:
+        return
+    from PIL import Image
+
+    from .viz.grid import image_grid
+
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise GankitError(f"This picture is written as a PNG grid; give --out a .png path, not {str(out)!r}.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image_grid(x, nrow=nrow)).save(out)
+
+
+def class_grid(run_dir: str | Path, per_class: int = 10, out: str | Path | None = None, seed: int = 0,
+               device: str = "auto") -> torch.Tensor:
+    """Class-conditional models: one row per class, `per_class` columns; each column shares its noise z, so
+    a column shows one style in every class. Returns (K * per_class, ...) row-major; with `out`, a PNG."""
+    if per_class <= 0:
+        raise GankitError(f"--n (images per class) must be positive, got {per_class}.")
+    check_seed(seed, "--seed")
+    run = load_run(run_dir, device)
+    _conditional(run, "--class-grid")
+    k = run.model.n_classes
+    _check_count(run, k * per_class, "--n x classes")
+    y = torch.arange(k).repeat_interleave(per_class)
+    lat = run.model.class_latent(y, torch.Generator().manual_seed(seed))
+    lat["z"] = lat["z"][:per_class].repeat(k, 1)
+    x = run.model.sample(**lat).cpu()
+    _write_grid(x, out, per_class)
+    return x
+
+
+def _sources(run: Run, n: int, source_class: int | None, seed: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if n <= 0:
+        raise GankitError(f"--n must be a positive number of images, got {n}.")
+    images, labels = _labelled_images(run, what)
+    if source_class is not None:
+        run.model.check_classes(torch.tensor([source_class]), "--source-class")
+        keep = (labels == source_class).nonzero().flatten()
+        if len(keep) == 0:
+            raise GankitError(f"{what}: no labelled image of class {source_class} in this run's data.")
+        images, labels = images[keep], labels[keep]
+    pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:n]
+    return images[pick], labels[pick]
+
+
+def transfer(run_dir: str | Path, n: int = 8, source_class: int | None = None, out: str | Path | None = None,
+             seed: int = 0, device: str = "auto") -> torch.Tensor:
+    """The attribute/identity morphing grid of Bao et al. 2017 (fig. 6): each row is a real held-out image
+    followed by its decoding G(E(x, c), c') with every class c' in turn. Returns (n * (K + 1), ...)."""
+    check_seed(seed, "--seed")
+    run = load_run(run_dir, device)
+    _conditional(run, "--transfer", encoder=True)
+    k = run.model.n_classes
+    _check_count(run, n * (k + 1), "--n x (classes + 1)")
+    x, y = _sources(run, n, source_class, seed, "--transfer")
+    targets = torch.arange(k).repeat(len(x))
+    moved = run.model.reconstruct(x.repeat_interleave(k, 0), y.repeat_interleave(k), targets).cpu()
+    rows = torch.cat([x[:, None], moved.view(len(x), k, *x.shape[1:])], 1).flatten(0, 1)
+    _write_grid(rows, out, k + 1)
+    return rows
+
+
+def reconstruct(run_dir: str | Path, n: int = 32, out: str | Path | None = None, seed: int = 0,
+                device: str = "auto") -> torch.Tensor:
+    """Real held-out images next to their reconstructions G(E(x, c), c): (2n, ...) as real, reconstruction
+    pairs; with `out`, a PNG grid of 8 pairs per row."""
+    check_seed(seed, "--seed")
+    run = load_run(run_dir, device)
+    _conditional(run, "--reconstruct", encoder=True)
+    _check_count(run, 2 * n, "--n")
+    x, y = _sources(run, n, None, seed, "--reconstruct")
+    rec = run.model.reconstruct(x, y).cpu()
+    pairs = torch.stack([x, rec], 1).flatten(0, 1)
+    _write_grid(pairs, out, 16)
+    return pairs
 
 
 METRICS_JSON = "metrics.json"

@@ -32,6 +32,9 @@ class FolderOptions(DataOptions):
     on_bad_image: Literal["stop", "skip"] = opt(
         "stop", "a file that cannot be decoded: stop (naming every such file) or skip it (a count and the "
                 "paths on stderr)")
+    labels: Literal["none", "subfolders"] = opt(
+        "none", "class labels: none, or subfolders (each immediate sub-folder of root is a class, named by it; "
+                "for class-conditional models such as cvaegan)")
     cache: bool = opt(True, "keep the decoded images in gankit's cache ($GANKIT_CACHE, default "
                             "~/.cache/gankit) so the next run skips decoding; a damaged entry is rebuilt")
 
@@ -57,6 +60,27 @@ def find_images(root: Path) -> list[Path]:
         raise DataError(f"No images in {root} or its subfolders. Accepted extensions (any case): "
                         f"{', '.join(EXTENSIONS)}.")
     return paths
+
+
+def class_of(path: Path, root: Path) -> str:
+    """The class of an image under data.labels=subfolders: the immediate sub-folder of root it lies in."""
+    return path.relative_to(root).parts[0]
+
+
+def class_folders(paths: list[Path], root: Path) -> list[str]:
+    """Sorted class names (immediate sub-folders of root holding images), or a DataError saying what is wrong."""
+    loose = [p for p in paths if len(p.relative_to(root).parts) == 1]
+    if len(loose) == len(paths):
+        raise DataError(f"data.labels=subfolders reads one class per sub-folder of {root}, but its {len(paths)} "
+                        "images lie directly in it, without class sub-folders. Put the images of each class in "
+                        f"their own folder ({root}/CLASS/image.png), or set data.labels=none for a model "
+                        "without classes.")
+    if loose:
+        listed = ", ".join(str(p) for p in loose[:5]) + (f" and {len(loose) - 5} more" if len(loose) > 5 else "")
+        raise DataError(f"data.labels=subfolders: {len(loose)} images lie directly in {root}, outside any class "
+                        f"sub-folder, so they have no class: {listed}. Move them into a class folder or out "
+                        "of data.root.")
+    return sorted({class_of(p, root) for p in paths})
 
 
 class BadImage(DataError):
@@ -128,6 +152,7 @@ def load_folder(opts: FolderOptions) -> Dataset:
     """Your own images: any folder of png/jpg/webp/bmp files, centre-cropped and resized."""
     root = Path(opts.root).expanduser()
     paths = find_images(root)
+    classes = class_folders(paths, root) if opts.labels == "subfolders" else []
     g = torch.Generator().manual_seed(opts.seed)
     order = torch.randperm(len(paths), generator=g)[:opts.max_images].tolist()
     size, c = opts.image_size, opts.channels
@@ -154,5 +179,12 @@ def load_folder(opts: FolderOptions) -> Dataset:
     x = to_signed(torch.from_numpy(np.ascontiguousarray(images)))
     del images
     n_train = len(x) - n_test
-    return Dataset(name="folder", kind="image", train=x[:n_train], test=x[n_train:] if n_test else None,
-                   info={"paths": len(x), "root": str(root), "skipped": skipped})
+    info = {"paths": len(x), "root": str(root), "skipped": skipped}
+    if opts.labels == "none":
+        return Dataset(name="folder", kind="image", train=x[:n_train], test=x[n_train:] if n_test else None,
+                       info=info)
+    bad = set(skipped)
+    y = torch.tensor([classes.index(class_of(p, root)) for p in chosen if str(p) not in bad], dtype=torch.int64)
+    return Dataset(name="folder", kind="image", train=x[:n_train], train_labels=y[:n_train],
+                   test=x[n_train:] if n_test else None, test_labels=y[n_train:] if n_test else None,
+                   n_classes=len(classes), info={**info, "class_names": classes})

@@ -1,6 +1,7 @@
 """Models, one file per paper. Importing this package registers them all."""
 from .base import Batch, Model, ModelOptions
-from . import dmwgan, dragan, ebgan, fgan, gan, infogan, lsgan, ssgan, wgan, wgan_gp  # noqa: F401  (registration)
+from . import (cgan, cvae, cvaegan, dmwgan, dragan, ebgan, fgan, gan, infogan, lsgan, ssgan, wgan,  # noqa: F401
+               wgan_gp)  # (registration)
 
 __all__ = ["Batch", "Model", "ModelOptions", "build_model"]
 

@@ -31,6 +31,7 @@ from .optim import OptimConfig
 from ..errors import ConfigError
 from ..registry import register
 from .base import Batch, Model
+from .labelled import _Cycle, labelled_subset  # noqa: F401  (labelled_subset: also imported from here)
 
 
 @dataclass
@@ -185,51 +186,6 @@ class _Shift(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------- data
-def labelled_subset(labels: Tensor, per_class: int, n_classes: int, seed: int) -> Tensor:
-    """Indices of a balanced labelled subset: the first `per_class` images of each class in a seeded
-    permutation of the training set (the authors' selection)."""
-    perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
-    picked = []
-    for k in range(n_classes):
-        idx = perm[labels[perm] == k]
-        if len(idx) < per_class:
-            raise ConfigError(f"model.labels_per_class = {per_class}, but class {k} has only {len(idx)} "
-                              "training images" + (" (data.limit is set)" if len(labels) < 60000 else "")
-                              + f". Use at most {len(idx)} labels per class.")
-        picked.append(idx[:per_class])
-    return torch.cat(picked)
-
-
-class _Cycle:
-    """Endless reshuffled passes over n indices; order is a function of (seed, pass), so the state is two
-    integers (exact resume)."""
-
-    def __init__(self, n: int, batch_size: int, seed: int):
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.epoch, self.pos = 0, 0
-        self._perm = self._order(0)
-
-    def _order(self, epoch: int) -> Tensor:
-        g = torch.Generator().manual_seed(self.seed * 7_919 + epoch)
-        reps = max(1, math.ceil(self.batch_size / self.n))   # a subset smaller than a batch is tiled
-        return torch.cat([torch.randperm(self.n, generator=g) for _ in range(reps)])
-
-    def next(self) -> Tensor:
-        if self.pos + self.batch_size > len(self._perm):
-            self.epoch, self.pos = self.epoch + 1, 0
-            self._perm = self._order(self.epoch)
-        idx = self._perm[self.pos:self.pos + self.batch_size]
-        self.pos += self.batch_size
-        return idx
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "pos": self.pos}
-
-    def load_state_dict(self, s: dict) -> None:
-        self.epoch, self.pos = int(s["epoch"]), int(s["pos"])
-        self._perm = self._order(self.epoch)
-
-
 # ----------------------------------------------------------------------------------------------- model
 @register("model", "ssgan", SSGANOptions,
           "Semi-supervised GAN, Salimans et al. 2016 sec. 5 (K-class D, feature-matching G)")
