@@ -1,7 +1,7 @@
 """Conditional VAE (Sohn et al. 2015): encoder E(x, c) -> q(z | x, c), decoder G(z, c), trained on the
 conditional ELBO, eq. 5: a Gaussian reconstruction term and KL(q(z | x, c) || N(0, I)). The baseline of
-CVAE-GAN with the same E, G and weights (kl_weight = its lambda_1, rec_weight = its lambda_2): CVAE-GAN minus
-D, C and the feature terms.
+CVAE-GAN with the same E and G: CVAE-GAN minus D, C and the feature terms, with the plain ELBO's weights (1, 1)
+rather than CVAE-GAN's lambdas, which balance the KL against feature terms a CVAE does not have.
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ class CVAEOptions(ConditionalOptions):
     encoder: Options = component("net", Options(name="dcgan"), "encoder network E(x, c) -> (mu, log sigma^2)")
     optim_g: OptimConfig = opt(ADAM, "decoder (G) optimizer")
     optim_e: OptimConfig = opt(ADAM, "encoder optimizer")
-    kl_weight: float = opt(3.0, "weight of KL(q(z|x,c) || N(0, I)) (CVAE-GAN's lambda_1 = 3, for a like-for-like baseline)")
-    rec_weight: float = opt(1.0, "weight of 1/2 ||x - G(z, c)||^2 (CVAE-GAN's lambda_2 = 1)")
+    kl_weight: float = opt(1.0, "weight of KL(q(z|x,c) || N(0, I)) (1: the ELBO, eq. 5)")
+    rec_weight: float = opt(1.0, "weight of 1/2 ||x - G(z, c)||^2 (1: a unit-variance Gaussian decoder)")
 
     def check(self, path: str) -> None:
         super().check(path)
