@@ -171,7 +171,8 @@ def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_
               "requested": metrics, "metrics": scores, "floor": scorer.floor(),
               "seconds": round(time.perf_counter() - t0, 2),
               "features": ("bundled classifier" if scorer.extractor is not None else
-                           "raw pixels" if run.data.kind == "image" else "points")}
+                           "raw pixels" if run.data.kind == "image" else
+                           "translation metrics" if run.data.kind == "pair" else "points")}
     if write:
         (Path(run_dir) / METRICS_JSON).write_text(json.dumps(result, indent=1))
     return result

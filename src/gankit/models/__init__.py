@@ -1,6 +1,6 @@
 """Models, one file per paper. Importing this package registers them all."""
 from .base import Batch, Model, ModelOptions
-from . import dmwgan, dragan, ebgan, fgan, gan, infogan, lsgan, ssgan, wgan, wgan_gp  # noqa: F401  (registration)
+from . import dmwgan, dragan, dualgan, ebgan, fgan, gan, infogan, lsgan, ssgan, wgan, wgan_gp  # noqa: F401  (registration)
 
 __all__ = ["Batch", "Model", "ModelOptions", "build_model"]
 
