@@ -2,6 +2,7 @@
 
     data: {name: pair, pair: mnist-invert}                     a built-in pair
     data: {domain_a: {name: folder, root: A/}, domain_b: {name: folder, root: B/}}   any two image sources
+    data: {name: pair, root: DIR}          DIR/A and DIR/B, two folders of images (the authors' layout)
 
 The training tensor holds both domains side by side: train[i] = (u_i, v_i), shape (N, 2, C, H, W), with
 u_i and v_i unrelated (unpaired); the batch stream slices it like any other dataset and a batch carries
@@ -20,6 +21,7 @@ The shorter domain is cycled (a seeded permutation) up to the longer one's lengt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Optional
 
 import torch
@@ -46,7 +48,10 @@ class PairOptions(DataOptions):
     pair: Optional[str] = opt(None, "a built-in pair: " + ", ".join(BUILTIN) + " (or give domain_a and domain_b)")
     domain_a: Optional[dict] = opt(None, "domain U: a dataset section, e.g. {name: folder, root: photos/}")
     domain_b: Optional[dict] = opt(None, "domain V: a dataset section, e.g. {name: folder, root: sketches/}")
-    image_size: int = opt(28, "built-in pairs: side of the square images (28 is native)")
+    root: Optional[str] = opt(None, "a folder with subfolders A/ and B/ of images (the two domains), instead of "
+                                    "domain_a and domain_b")
+    image_size: int = opt(28, "built-in pairs and root: side of the square images (28 is MNIST's native)")
+    channels: Literal[1, 3] = opt(3, "root: 1 = grayscale, 3 = RGB")
     mismatch: Literal["convert", "error"] = opt(
         "convert", "domains of different shapes: convert B to A's channels and size, or stop with an error")
 
@@ -54,6 +59,11 @@ class PairOptions(DataOptions):
         super().check(path)
         check_image_size(self.image_size, path)
         given = [k for k in ("domain_a", "domain_b") if getattr(self, k) is not None]
+        if self.root is not None:
+            if self.pair is not None or given or not self.root:
+                raise ConfigError(f"{path}.root: give a non-empty folder holding A/ and B/, and then neither "
+                                  "a built-in pair nor domain_a / domain_b.")
+            return
         if self.pair is not None:
             if self.pair not in BUILTIN:
                 raise ConfigError(f"{path}.pair: unknown built-in pair {self.pair!r}.{did_you_mean(self.pair, BUILTIN)} "
@@ -71,6 +81,11 @@ class PairOptions(DataOptions):
 
     def source(self, key: str, path: str = "data") -> DataOptions:
         """The validated options of domain `key` (domain_a or domain_b)."""
+        if self.root is not None:
+            sub = "A" if key == "domain_a" else "B"
+            return build_component("dataset", {"name": "folder", "root": str(Path(self.root).expanduser() / sub),
+                                               "image_size": self.image_size, "channels": self.channels,
+                                               "seed": self.seed}, f"{path}.root/{sub}")
         raw = getattr(self, key)
         name = raw.get("name") if isinstance(raw, dict) else raw
         if name == "pair":
@@ -78,11 +93,15 @@ class PairOptions(DataOptions):
         return build_component("dataset", raw, f"{path}.{key}")
 
 
-def _load(opts: DataOptions, key: str) -> Dataset:
+def _load(opts: DataOptions, key: str, root: Optional[str]) -> Dataset:
     try:
         data = lookup("dataset", opts.name).obj(opts)
     except DataError as e:   # the loader names its own options (data.root); here they sit under data.domain_x
-        raise DataError(str(e).replace("data.", f"data.{key}.")) from None
+        if root is not None:
+            raise DataError(f"{e} (data.root = {root} must hold two folders of images, A/ and B/: domain U "
+                            "and domain V.)") from None
+        msg = str(e).replace("data.", f"data.{key}.")
+        raise DataError(msg if f"data.{key}." in msg else f"{msg} (the folder of data.{key}.root)") from None
     if data.kind != "image":
         raise ConfigError(f"data.{key} ({opts.name!r}) holds {data.kind}, not images; translation needs two "
                           "image domains.")
@@ -130,7 +149,7 @@ def _builtin(opts: PairOptions) -> Dataset:
         T, _ = TRANSFORMS[second]
         perm = torch.randperm(len(src.train), generator=g)
         half = len(perm) // 2
-        ia, ib = perm[:half], perm[half:2 * half]       # disjoint halves of the training set
+        ia, ib = perm[:half][:opts.limit], perm[half:2 * half][:opts.limit]   # disjoint halves of the training set
         train = torch.stack([src.train[ia], apply_batched(T, src.train[ib])], 1)
         labels = torch.stack([src.train_labels[ia], src.train_labels[ib]], 1)
         test = torch.stack([src.test, apply_batched(T, src.test)], 1)
@@ -153,7 +172,7 @@ def _builtin(opts: PairOptions) -> Dataset:
 
 
 def _custom(opts: PairOptions) -> Dataset:
-    a, b = (_load(opts.source(k), k) for k in ("domain_a", "domain_b"))
+    a, b = (_load(opts.source(k), k, opts.root) for k in ("domain_a", "domain_b"))
     sa, sb = a.sample_shape, b.sample_shape
     if sa != sb:
         if opts.mismatch == "error":
@@ -175,7 +194,7 @@ def _custom(opts: PairOptions) -> Dataset:
         if a.test_labels is not None and b.test_labels is not None:
             test_labels = torch.stack([a.test_labels[:m], b.test_labels[:m]], 1)
     bundled = ("mnist", "fashion-mnist")
-    names = (opts.domain_a.get("name"), opts.domain_b.get("name"))
+    names = (opts.source("domain_a").name, opts.source("domain_b").name)
     classifiers = tuple(nm if nm in bundled and s == (1, 28, 28) else None for nm, s in zip(names, (sa, sa)))
     return Dataset("pair", "pair", train, labels, test, test_labels, a.n_classes,
                    info={"transform": None, "classifiers": classifiers, "paired_test": False,
