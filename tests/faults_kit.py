@@ -36,7 +36,8 @@ SSGAN = {"name": "ssgan", "labels_per_class": 3, "d_hidden": [24, 12], "g_hidden
 # a model added to the registry gets a case here.
 CASES = {"gan": {}, "gan-techniques": {"name": "gan", **TECHNIQUES}, "wgan": {}, "wgan-gp": {}, "lsgan": {},
          "fgan": {"divergence": "kl"}, "dragan": {}, "ebgan": {}, "infogan": {},
-         "dmwgan": {"prior": "learned", "n_generators": 3}, "ssgan": SSGAN}
+         "dmwgan": {"prior": "learned", "n_generators": 3}, "ssgan": SSGAN,
+         "dualgan": {"generator": {"width": 4, "depth": 2}, "discriminator": {"width": 4, "layers": 1}}}
 
 
 def case_config(case: str, steps: int = 12, **train) -> dict:
@@ -48,6 +49,9 @@ def case_config(case: str, steps: int = 12, **train) -> dict:
     if case == "ssgan":
         return {"model": extra, "data": {"name": "mnist", "limit": 200},
                 "train": {**t, "eval_every": 4, "eval_metrics": []}}
+    if case == "dualgan":   # two image domains (data/domains.py): U-Nets and patch critics
+        return {"model": {"name": "dualgan", **extra, "n_critic": 2},
+                "data": {"name": "pair", "pair": "mnist-invert", "limit": 100}, "train": t}
     model = {"name": extra.pop("name", case), "z_dim": 4, "generator": {"name": "mlp", "hidden": [16]},
              "discriminator": {"name": "mlp", "hidden": [16]}, "n_critic": 2,
              "optim_d": {"schedule": "linear", "decay_steps": steps or 10_000}, **extra}
