@@ -29,7 +29,7 @@ from torch import Tensor
 from .. import losses
 from ..errors import ConfigError, GankitError
 from ..nets.patch import PatchCritic, PatchOptions
-from ..nets.unet import UNet, UNetOptions, check_fits
+from ..nets.unet import UNet, UNetOptions, check_depth
 from ..options import Options, opt
 from ..registry import register
 from .base import Batch, Model, ModelOptions
@@ -104,7 +104,7 @@ class DualGAN(Model):
                               "(`gankit list` shows the pairs).")
         o = self.opts
         self.domain_shape = tuple(self.sample_shape[1:])
-        check_fits(o.generator, self.domain_shape, "model.generator")
+        check_depth(o.generator, self.domain_shape, "model.generator")
         c = self.domain_shape[0]
         for name in ("G_A", "G_B"):
             self.nets[name] = UNet(o.generator, c, c)

@@ -54,7 +54,7 @@ class UNetOptions(Options):
             raise ConfigError(f"{path}.dropout_stages must be >= 0, got {self.dropout_stages}.")
 
 
-def check_fits(opts: UNetOptions, shape: tuple[int, ...], path: str) -> None:
+def check_depth(opts: UNetOptions, shape: tuple[int, ...], path: str) -> None:
     side = min(shape[-2:])
     if side >> opts.depth < 1:
         raise ConfigError(f"{path}.depth = {opts.depth} halves {side}x{side} images below one pixel; use at most "
