@@ -258,6 +258,9 @@ def translate(run_dir: str | Path, direction: str = "a2b", input: str | Path | N
 
     if direction not in ("a2b", "b2a"):
         raise GankitError(f"--direction must be a2b (domain A -> B) or b2a (B -> A), got {direction!r}.")
+    for flag, value in (("--input", input), ("--out", out)):
+        if value is not None and not str(value).strip():
+            raise GankitError(f"{flag} is empty: give a folder (or leave it out for the default).")
     run = load_run(run_dir, device)
     if run.data.kind != "pair" or not hasattr(run.model, "translate"):
         raise GankitError(f"translate needs a two-domain run (model dualgan on data: pair); {str(run_dir)!r} is "
