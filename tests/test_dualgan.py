@@ -199,9 +199,11 @@ def test_released_objective_takes_two_generator_steps():
 def test_bad_model_configs_are_refused():
     with pytest.raises(ConfigError, match="clip = 0.05"):
         load_config({"model": {"name": "dualgan", "objective": "cyclegan", "clip": 0.05}, "train": {"steps": 1}})
-    with pytest.raises(ConfigError, match="has one"):
+    with pytest.raises(ConfigError, match="do not fit"):
         cfg = load_config({"model": {"name": "dualgan"}, "train": {"steps": 1}})
         build_model(cfg.model, Dataset("tiny", "image", torch.zeros(4, 1, 28, 28)))
+    with pytest.raises(ConfigError, match="do not fit"):   # a one-distribution GAN on two domains
+        build_model(load_config({"model": {"name": "gan"}, "train": {"steps": 1}}).model, tiny_pair())
     with pytest.raises(ConfigError, match="depth"):
         cfg = load_config({"model": {"name": "dualgan", "generator": {"depth": 5}}, "train": {"steps": 1}})
         build_model(cfg.model, tiny_pair(size=16))

@@ -9,6 +9,12 @@ def build_model(opts, data, device="cpu", horizon=None) -> Model:
     from ..registry import lookup
 
     cls = lookup("model", opts.name).obj
+    if (data.kind == "pair") != getattr(cls, "two_domains", False):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"Model {opts.name!r} and dataset {data.name!r} do not fit: the dataset 'pair' holds two "
+                          "image domains, for translation models (dualgan), which need it. Use a single-domain "
+                          "dataset (mnist, folder, ...) or model: dualgan.")
     _check_size(cls, opts, data, horizon)
     try:
         return cls(opts, data, device=device, horizon=horizon)

@@ -93,6 +93,7 @@ class DualGANOptions(ModelOptions):
 @register("model", "dualgan", DualGANOptions, "DualGAN, Yi et al. 2017 (unpaired image-to-image translation)")
 class DualGAN(Model):
     Options = DualGANOptions
+    two_domains = True   # trains on a `pair` dataset (build_model refuses any other pairing)
 
     def __init__(self, opts: DualGANOptions, data, device="cpu", horizon=None):
         super().__init__(opts.resolved(), data, device, horizon)
