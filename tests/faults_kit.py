@@ -51,7 +51,7 @@ def case_config(case: str, steps: int = 12, **train) -> dict:
                 "train": {**t, "eval_every": 4, "eval_metrics": []}}
     if case == "dualgan":   # two image domains (data/domains.py): U-Nets and patch critics
         return {"model": {"name": "dualgan", **extra, "n_critic": 2},
-                "data": {"name": "pair", "pair": "mnist-invert", "limit": 100}, "train": t}
+                "data": {"name": "pair", "pair": "mnist-invert", "limit": 100, "test_limit": 100}, "train": t}
     model = {"name": extra.pop("name", case), "z_dim": 4, "generator": {"name": "mlp", "hidden": [16]},
              "discriminator": {"name": "mlp", "hidden": [16]}, "n_critic": 2,
              "optim_d": {"schedule": "linear", "decay_steps": steps or 10_000}, **extra}

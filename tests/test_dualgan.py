@@ -220,7 +220,7 @@ def test_translation_metrics_on_a_perfect_translator():
 # ------------------------------------------------------------------------------------------- runs
 def run_config(steps=6, **train_opts):
     return {"model": {"name": "dualgan", **TINY_NETS},
-            "data": {"name": "pair", "pair": "mnist-invert", "limit": 64},
+            "data": {"name": "pair", "pair": "mnist-invert", "limit": 64, "test_limit": 200},
             "train": {"batch_size": 8, "steps": steps, "checkpoint_every": 3, "log_every": 3, "sample_every": 3,
                       "n_grid": 4, "progress": False, "tensorboard": False, "gif": False, **train_opts}}
 

@@ -52,12 +52,16 @@ class PairOptions(DataOptions):
                                     "domain_a and domain_b")
     image_size: int = opt(28, "built-in pairs and root: side of the square images (28 is MNIST's native)")
     channels: Literal[1, 3] = opt(3, "root: 1 = grayscale, 3 = RGB")
+    test_limit: Optional[int] = opt(None, "keep only the first N held-out pairs (quicker evaluation; tests)")
     mismatch: Literal["convert", "error"] = opt(
         "convert", "domains of different shapes: convert B to A's channels and size, or stop with an error")
 
     def check(self, path: str) -> None:
         super().check(path)
         check_image_size(self.image_size, path)
+        if self.test_limit is not None and self.test_limit < 1:
+            raise ConfigError(f"{path}.test_limit must be a positive number of pairs, got {self.test_limit}; "
+                              "leave it unset (null) to keep the whole test split.")
         given = [k for k in ("domain_a", "domain_b") if getattr(self, k) is not None]
         if self.root is not None:
             if self.pair is not None or given or not self.root:
@@ -204,4 +208,8 @@ def _custom(opts: PairOptions) -> Dataset:
 @register("dataset", "pair", PairOptions)
 def load_pair(opts: PairOptions) -> Dataset:
     """Two unpaired image domains (translation): built-in pairs with a known T, or any two image sources."""
-    return _builtin(opts) if opts.pair is not None else _custom(opts)
+    data = _builtin(opts) if opts.pair is not None else _custom(opts)
+    if opts.test_limit is not None and data.test is not None:
+        data.test = data.test[:opts.test_limit].clone()
+        data.test_labels = None if data.test_labels is None else data.test_labels[:opts.test_limit].clone()
+    return data
