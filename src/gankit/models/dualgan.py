@@ -7,8 +7,9 @@ both patch critics. Objectives (`objective`):
 - paper (sec. 3.1, Algorithm 1): Wasserstein critics l^d_A = D_A(G_A(u)) - D_A(v), l^d_B likewise (eqs. 1-2),
   weights clipped to [-c, c]; generators l^g = lambda_U ||u - G_B(G_A(u))||_1 + lambda_V ||v - G_A(G_B(v))||_1
   - D_A(G_A(u)) - D_B(G_B(v)) (eq. 3, critics' indices as in eqs. 1-2); RMSProp 5e-5, n_critic critic steps
-  per generator step. Defaults as we read sec. 4: c = 0.01, n_critic = 2, lambda_U = lambda_V = 100 (the
-  paper's range is 100 to 1000).
+  per generator step. Defaults: c = 0.01, n_critic = 2, lambda_U = lambda_V = 100, the low end of the
+  paper's range of 100 to 1000 (from our reading of its sec. 4; the values were not re-checked against the
+  paper's text when this was written, unlike the released code's, which were read from its model.py/main.py).
 - released (duxingren14/DualGAN, model.py): sigmoid cross-entropy for the critics and the generators, lambda = 20,
   no clipping, RMSProp(lr 5e-5, decay 0.9); per batch one critic update, then two generator updates.
 - cyclegan (Zhu et al. 2017): least-squares adversarial loss (sec. 4), D's loss halved (sec. 7.1), cycle weight
