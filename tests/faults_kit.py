@@ -39,7 +39,8 @@ CASES = {"gan": {}, "gan-techniques": {"name": "gan", **TECHNIQUES}, "wgan": {},
          "dmwgan": {"prior": "learned", "n_generators": 3}, "ssgan": SSGAN, "cgan": {}, "cvae": {},
          "cvaegan": {"encoder": {"name": "mlp", "hidden": [16]}, "classifier": {"name": "mlp", "hidden": [16]}},
          "cvaegan-labels": {"name": "cvaegan", "labels": 20, "encoder": {"name": "mlp", "hidden": [16]},
-                            "classifier": {"name": "mlp", "hidden": [16]}}}
+                            "classifier": {"name": "mlp", "hidden": [16]}},
+         "dualgan": {"generator": {"width": 4, "depth": 2}, "discriminator": {"width": 4, "layers": 1}}}
 CONDITIONAL = ("cgan", "cvae", "cvaegan")   # class-conditional: labelled images (MNIST), not the ring
 
 
@@ -52,6 +53,9 @@ def case_config(case: str, steps: int = 12, **train) -> dict:
     if case == "ssgan":
         return {"model": extra, "data": {"name": "mnist", "limit": 200},
                 "train": {**t, "eval_every": 4, "eval_metrics": []}}
+    if case == "dualgan":   # two image domains (data/domains.py): U-Nets and patch critics
+        return {"model": {"name": "dualgan", **extra, "n_critic": 2},
+                "data": {"name": "pair", "pair": "mnist-invert", "limit": 100, "test_limit": 100}, "train": t}
     model = {"name": extra.pop("name", case), "z_dim": 4, "generator": {"name": "mlp", "hidden": [16]},
              "discriminator": {"name": "mlp", "hidden": [16]}, "n_critic": 2,
              "optim_d": {"schedule": "linear", "decay_steps": steps or 10_000}, **extra}

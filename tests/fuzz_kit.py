@@ -178,6 +178,8 @@ def argvs(run_dirs: list[str], tmp: str) -> st.SearchStrategy:
         "eval": {"--metrics": ["fid", "modes,kid", "none", "modes", "x,y", ",", "prdc", "lines", "cs"],
                  "--n": ints, "--seed": ints, "--device": ["cpu", "auto"]},
         "info": {"--json": None},
+        "translate": {"--direction": ["a2b", "b2a", "x"], "--n": ints, "--input": [tmp, f"{tmp}/nowhere", ""],
+                      "--out": paths, "--device": ["cpu", "auto", "tpu"]},
         "train": {"--budget": ["10m", "0s", "-5m", "1h30m", "x", "9" * 30], "--device": ["cpu", "auto", "cuda"],
                   "--out": [f"{tmp}/run", "/proc/nope"], "--no-progress": None},
         "compare": {"--seeds": ints, "--budget": ["10m", "500", "x", "0"], "--metrics": ["fid", "x"],
@@ -190,7 +192,7 @@ def argvs(run_dirs: list[str], tmp: str) -> st.SearchStrategy:
     def build(draw):
         cmd = draw(st.sampled_from(list(pools) + ["bogus"]))
         argv = [cmd]
-        if cmd in ("sample", "eval", "info"):
+        if cmd in ("sample", "eval", "info", "translate"):
             argv.append(draw(st.sampled_from(run_dirs)))
         elif cmd == "train":
             if draw(st.booleans()):

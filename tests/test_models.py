@@ -67,6 +67,24 @@ def test_generator_waits_for_n_critic_steps(model):
     assert changed(g0, m.nets["G"])
 
 
+@pytest.mark.parametrize("objective", ["paper", "released", "cyclegan"])
+def test_two_domain_model_steps_every_network(objective):
+    """dualgan needs two image domains (a `pair` dataset): G_A, G_B, D_A and D_B all move in one step."""
+    data = Dataset("tiny", "pair", torch.rand(16, 2, 1, 28, 28) * 2 - 1)
+    cfg = load_config({"model": {"name": "dualgan", "objective": objective, "n_critic": 1,
+                                 "generator": {"width": 4, "depth": 2}, "discriminator": {"width": 4, "layers": 1}},
+                       "train": {"steps": 2}})
+    torch.manual_seed(0)
+    m = build_model(cfg.model, data)
+    before = {k: snapshot(n) for k, n in m.nets.items()}
+    out = m.train_step(Batch(data.train[:8]), step=0)
+    assert {"loss_d", "loss_g"} <= set(out) and all(torch.isfinite(v).all() for v in out.values())
+    last = f"net.{len(m.nets['D_A'].net) - 1}.bias"   # a Wasserstein critic's output bias cancels (paper)
+    allowed = (last,) if objective == "paper" else ()
+    assert changed(before["G_A"], m.nets["G_A"]) and changed(before["G_B"], m.nets["G_B"])
+    assert changed(before["D_A"], m.nets["D_A"], allowed) and changed(before["D_B"], m.nets["D_B"], allowed)
+
+
 def test_g_step_leaves_discriminator_untouched():
     data = tiny_points()
     m = make("gan", "mlp", data)

@@ -10,10 +10,11 @@ from .engine.check import check
 from .engine.api import branch, resume, train
 from .engine.trainer import RunResult, Trainer
 from .errors import GankitError
-from .run import Run, class_grid, evaluate, info, interpolate, load_run, reconstruct, sample, transfer, traverse
+from .run import (Run, class_grid, evaluate, info, interpolate, load_run, reconstruct, sample, transfer, translate,
+                  traverse)
 from .study import compare
 
 __version__ = "0.1.0"
 __all__ = ["Config", "load_config", "train", "resume", "branch", "Trainer", "RunResult", "load_run", "sample", "info",
            "Run", "GankitError", "interpolate", "traverse", "evaluate", "class_grid", "transfer", "reconstruct",
-           "compare", "check"]
+           "compare", "check", "translate"]

@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--force", action="store_true", help="use an --out that holds another study")
     c.add_argument("--report-only", action="store_true", help="write the report from what is there; run nothing")
 
+    tr = sub.add_parser("translate", help="two-domain runs (dualgan): translate held-out or your images, with a grid")
+    tr.add_argument("run_dir")
+    tr.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="a2b: domain A -> B (G_A); b2a: B -> A")
+    tr.add_argument("--input", default=None, help="folder of images to translate (default: the held-out split)")
+    tr.add_argument("--out", default=None, help="output folder (default: RUN/translations/DIRECTION)")
+    tr.add_argument("--n", type=int, default=64, help="held-out images to translate (without --input)")
+    tr.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     li = sub.add_parser("list", help="models, datasets, networks and recipes")
     li.add_argument("--options", metavar="NAME", help="show every option of a model, dataset or network")
 
@@ -260,6 +267,14 @@ def cmd_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_translate(a: argparse.Namespace) -> int:
+    from .run import translate
+
+    r = translate(a.run_dir, a.direction, a.input, a.out, n=a.n, device=a.device)
+    print(f"wrote {len(r['files'])} translations ({a.direction}) to {r['out']} and the grid {r['grid']}")
+    return 0
+
+
 def cmd_compare(a: argparse.Namespace) -> int:
     from .study import bundled_specs, compare
     from .study.spec import is_spec
@@ -366,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         a.n_given = a.n is not None
         a.n = 64 if a.n is None else a.n
     handler = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "list": cmd_list,
-               "info": cmd_info, "compare": cmd_compare}[a.command]
+               "info": cmd_info, "compare": cmd_compare, "translate": cmd_translate}[a.command]
     try:
         return handler(a)
     except NonFiniteLossError as e:

@@ -191,6 +191,9 @@ def load_config(source: str | Path | dict | None = None, overrides: list[str] | 
     else:
         raw, _ = read_yaml(source)
     raw = apply_overrides(raw, list(overrides))
+    data = raw.get("data")
+    if isinstance(data, dict) and "name" not in data and ("domain_a" in data or "domain_b" in data):
+        data["name"] = "pair"   # `data: {domain_a: ..., domain_b: ...}` is the two-domain dataset (data/domains.py)
     for section in raw:
         if section not in ("model", "data", "train"):  # `extends` is consumed by read_yaml
             guess = did_you_mean(section, ["model", "data", "train"])

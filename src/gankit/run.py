@@ -286,7 +286,8 @@ def evaluate(run_dir: str | Path, metrics: list[str] | None = None, n: int = 10_
               "requested": metrics, "metrics": scores, "floor": scorer.floor(),
               "seconds": round(time.perf_counter() - t0, 2),
               "features": ("bundled classifier" if scorer.extractor is not None else
-                           "raw pixels" if run.data.kind == "image" else "points")}
+                           "raw pixels" if run.data.kind == "image" else
+                           "translation metrics" if run.data.kind == "pair" else "points")}
     if write:
         (Path(run_dir) / METRICS_JSON).write_text(json.dumps(result, indent=1))
     return result
@@ -357,3 +358,59 @@ def _process_gone(status: dict) -> bool:
     except PermissionError:   # alive, owned by someone else
         return False
     return False
+
+
+def translate(run_dir: str | Path, direction: str = "a2b", input: str | Path | None = None,
+              out: str | Path | None = None, n: int = 64, device: str = "auto") -> dict:
+    """Translate images with a two-domain run (dualgan): the first `n` held-out images of the source domain,
+    or every image under the folder `input` (centre-cropped and resized to the run's images, as the folder
+    dataset does). Writes one PNG per image (each to a temporary name, then renamed, so none is left
+    half-written) and grid.png (rows of input | translation | reconstruction) into `out` (default
+    RUN/translations/DIRECTION); returns {"out", "files", "grid"}."""
+    from PIL import Image
+
+    from .viz.translation import translation_grid
+
+    if direction not in ("a2b", "b2a"):
+        raise GankitError(f"--direction must be a2b (domain A -> B) or b2a (B -> A), got {direction!r}.")
+    for flag, value in (("--input", input), ("--out", out)):
+        if value is not None and not str(value).strip():
+            raise GankitError(f"{flag} is empty: give a folder (or leave it out for the default).")
+    run = load_run(run_dir, device)
+    if run.data.kind != "pair" or not hasattr(run.model, "translate"):
+        raise GankitError(f"translate needs a two-domain run (model dualgan on data: pair); {str(run_dir)!r} is "
+                          f"{run.config.model.name!r} on {run.config.data.name!r}. Use `gankit sample` for it.")
+    shape = run.model.domain_shape
+    if input is None:
+        if n < 1:
+            raise GankitError(f"--n must be a positive number of images, got {n}.")
+        split = run.data.test if run.data.test is not None else run.data.train
+        x = split[:n, 0 if direction == "a2b" else 1]
+        names = [f"{i:05d}.png" for i in range(len(x))]
+    else:
+        from .data.folder import find_images, read_image
+        from .data.images import to_signed
+
+        paths = find_images(Path(input).expanduser())
+        arrays = [read_image(p, shape[-1], "L" if shape[0] == 1 else "RGB").reshape(shape[-1], shape[-1], shape[0])
+                  for p in paths]
+        x = to_signed(torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous())
+        names = [f"{i:05d}_{p.stem}.png" for i, p in enumerate(paths)]
+    out = Path(out) if out is not None else Path(run_dir) / "translations" / direction
+    if input is not None and out.resolve() == Path(input).expanduser().resolve():
+        raise GankitError(f"--out {str(out)!r} is the --input folder; choose another folder so no input is replaced.")
+    back = "b2a" if direction == "a2b" else "a2b"
+    y = run.model.translate(x, direction)
+    rec = run.model.translate(y, back)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    pixels = ((y.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    for name, img in zip(names, pixels):
+        path = out / name
+        tmp = out / f".{name}.tmp"
+        Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).save(tmp, format="PNG")
+        tmp.replace(path)
+        files.append(path)
+    grid = out / "grid.png"
+    translation_grid(x[:64], y[:64], rec[:64], grid)
+    return {"out": out, "files": files, "grid": grid}

@@ -6,7 +6,7 @@ import dataclasses
 from ..options import Options
 from ..errors import ConfigError
 from ..registry import lookup
-from . import fashion, folder, mixture, mnist, toy  # noqa: F401  (their @register calls fill the registry)
+from . import domains, fashion, folder, mixture, mnist, toy  # noqa: F401  (their @register calls fill the registry)
 from .base import DataOptions, Dataset
 
 __all__ = ["DataOptions", "Dataset", "load_dataset"]

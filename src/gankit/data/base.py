@@ -24,10 +24,11 @@ class DataOptions(Options):
 
 @dataclass
 class Dataset:
-    """A whole dataset as tensors. Images: float32 (N, C, H, W) in [-1, 1]. Points: float32 (N, D)."""
+    """A whole dataset as tensors. Images: float32 (N, C, H, W) in [-1, 1]. Points: float32 (N, D).
+    Pairs (two image domains, data/domains.py): float32 (N, 2, C, H, W), [:, 0] domain A, [:, 1] domain B."""
 
     name: str
-    kind: Literal["image", "points"]
+    kind: Literal["image", "points", "pair"]
     train: torch.Tensor
     train_labels: Optional[torch.Tensor] = None     # int64 (N,)
     test: Optional[torch.Tensor] = None

@@ -21,11 +21,13 @@ from .prdc import prdc
 
 IMAGE_METRICS = ("fid", "kid", "cs", "prdc", "dmwgan")
 TOY_METRICS = ("modes", "lines")
-ALL = IMAGE_METRICS + TOY_METRICS + ("domains",)
+ALL = IMAGE_METRICS + TOY_METRICS + ("domains", "translation")
 
 
 def applicable(data_name: str, kind: str) -> tuple[str, ...]:
     """The metrics that can score runs on this dataset."""
+    if kind == "pair":   # two domains: the translation model scores itself (metrics/translation.py)
+        return ("translation",)
     if kind == "points":
         return ("modes",) if data_name in ("ring", "grid") else ("lines",) if data_name == "lines" else ()
     if data_name == "digits+fashion":
@@ -49,7 +51,7 @@ def choose(data_name: str, kind: str, wanted: list[str] | None) -> tuple[str, ..
                               "(digits+fashion: share of digits, garments and in-between samples).")
         if m not in ok:
             needs = {"prdc": "image data", "modes": "ring/grid data", "lines": "lines data",
-                     "domains": "the digits+fashion mixture"}
+                     "domains": "the digits+fashion mixture", "translation": "two-domain (pair) data"}
             why = (f"it is for {needs[m]}" if m in needs else
                    "it needs a bundled classifier, which exists for " + ", ".join(BUNDLED))
             raise GankitError(f"Metric {m!r} does not apply to {data_name!r}: {why}. "
@@ -69,7 +71,7 @@ class Scorer:
             from .domains import DomainClassifier
 
             self._domains = DomainClassifier()
-        if data.kind == "points" or not self.metrics:
+        if data.kind in ("points", "pair") or not self.metrics:
             self.extractor = None
             return
         self.extractor = ClassifierFeatures(data_name, device="cpu") if data_name in BUNDLED else None
@@ -78,7 +80,7 @@ class Scorer:
 
     def __call__(self, samples: torch.Tensor) -> dict[str, float]:
         samples = samples.cpu()
-        if not self.metrics:
+        if not self.metrics or self.data.kind == "pair":   # pair: the model's extra_metrics score it
             return {}
         if self.data.kind == "points":
             info = self.data.info
@@ -110,6 +112,8 @@ class Scorer:
     def floor(self) -> dict[str, float]:
         """The same metrics for real held-out data (the test split) in place of generated samples."""
         test = self.data.test
+        if self.data.kind == "pair":
+            return {}
         if self.data.kind == "points":
             # The floor needs as many real points as the protocol's 2,500 samples to be meaningful.
             return self(test if test is not None and len(test) >= 2500 else self.data.train)

@@ -1,7 +1,7 @@
 """Models, one file per paper. Importing this package registers them all."""
 from .base import Batch, Model, ModelOptions
-from . import (cgan, cvae, cvaegan, dmwgan, dragan, ebgan, fgan, gan, infogan, lsgan, ssgan, wgan,  # noqa: F401
-               wgan_gp)  # (registration)
+from . import (cgan, cvae, cvaegan, dmwgan, dragan, dualgan, ebgan, fgan, gan, infogan, lsgan, ssgan,  # noqa: F401
+               wgan, wgan_gp)  # (registration)
 
 __all__ = ["Batch", "Model", "ModelOptions", "build_model"]
 
@@ -10,6 +10,12 @@ def build_model(opts, data, device="cpu", horizon=None) -> Model:
     from ..registry import lookup
 
     cls = lookup("model", opts.name).obj
+    if (data.kind == "pair") != getattr(cls, "two_domains", False):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"Model {opts.name!r} and dataset {data.name!r} do not fit: the dataset 'pair' holds two "
+                          "image domains, for translation models (dualgan), which need it. Use a single-domain "
+                          "dataset (mnist, folder, ...) or model: dualgan.")
     _check_size(cls, opts, data, horizon)
     try:
         return cls(opts, data, device=device, horizon=horizon)

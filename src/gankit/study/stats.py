@@ -22,6 +22,12 @@ def direction(metric: str) -> str | None:
     """'min', 'max' or None (a diagnostic, e.g. kid_std or n_modes)."""
     if metric.endswith(UNRANKED_SUFFIX):
         return None
+    if metric.startswith(("a2b_", "b2a_")):   # translation runs score each direction (metrics/translation.py)
+        metric = metric[4:]
+        if metric in ("mse", "cycle_l1", "label_flip"):
+            return "min"
+        if metric in ("ssim", "label_acc"):
+            return "max"
     if metric in LOWER or metric.endswith("_error"):
         return "min"
     if metric in HIGHER or metric.endswith("_accuracy"):
