@@ -57,7 +57,7 @@ def test_round_trip_through_dict():
     ({"train": {"steps": -1}}, "must be positive"),
     ({"train": {"steps": 5, "device": "gpu"}}, "one of 'auto', 'cpu', 'cuda'"),
     ({"model": {"name": "gann"}, "train": {"steps": 5}}, "Did you mean 'gan'"),
-    ({"model": {"name": "nope"}, "train": {"steps": 5}}, "Valid models: dmwgan, dragan, dualgan, ebgan, fgan, gan"),
+    ({"model": {"name": "nope"}, "train": {"steps": 5}}, "Valid models: cgan, cvae, cvaegan, dmwgan, dragan, dualgan, ebgan, fgan, gan"),
     ({"data": {"name": "mnsit"}, "train": {"steps": 5}}, "Did you mean 'mnist'"),
     ({"model": {"generator": {"name": "resnet"}}, "train": {"steps": 5}}, "Valid nets: dcgan, mlp"),
     ({"model": {"name": "gan", "optim_d": {"betas": [0.5]}}, "train": {"steps": 5}}, "must have 2 entries"),

@@ -230,7 +230,8 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, extra):
 def test_pictures_of_the_python_api(runs, tmp_path):
     from PIL import Image
 
-    from gankit.run import class_grid, interpolate, reconstruct, sample, transfer
+    from gankit.pictures import class_grid, reconstruct, transfer
+    from gankit.run import interpolate, sample
 
     d = runs["cvaegan"]
     x = class_grid(d, per_class=4, out=tmp_path / "grid.png", device="cpu")
@@ -265,7 +266,8 @@ def test_cli_pictures_and_their_errors(runs, tmp_path, capsys):
 
 def test_class_options_refused_for_models_without_classes(tmp_path, ring_config):
     from gankit.engine.api import train
-    from gankit.run import class_grid, sample
+    from gankit.pictures import class_grid
+    from gankit.run import sample
 
     d = train(ring_config(steps=2), run_dir=tmp_path / "ring").run_dir
     with pytest.raises(GankitError, match="class-conditional models"):

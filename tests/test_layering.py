@@ -14,7 +14,7 @@ FLOORS = [
     ("gankit", "gankit.__main__"),                      # the package's face (the Python API)
     ("gankit.cli",),
     ("gankit.study",),
-    ("gankit.run",),
+    ("gankit.run", "gankit.pictures"),
     ("gankit.engine",),
     ("gankit.models",),
     ("gankit.metrics", "gankit.nets", "gankit.data"),

@@ -10,8 +10,8 @@ from .engine.check import check
 from .engine.api import branch, resume, train
 from .engine.trainer import RunResult, Trainer
 from .errors import GankitError
-from .run import (Run, class_grid, evaluate, info, interpolate, load_run, reconstruct, sample, transfer, translate,
-                  traverse)
+from .pictures import class_grid, reconstruct, transfer
+from .run import Run, evaluate, info, interpolate, load_run, sample, translate, traverse
 from .study import compare
 
 __version__ = "0.1.0"

@@ -34,9 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run_dir")
-    s.add_argument("--n", type=int, default=None,
-                   help="number of samples (default 64; --class-grid: per class, 10; --transfer: 8 rows; "
-                        "--reconstruct: 32 pairs)")
+    s.add_argument("--n", type=int, default=None, help="samples (default 64; per class for --class-grid: 10; "
+                                                       "--transfer: 8 rows; --reconstruct: 32 pairs)")
     s.add_argument("--out", default=None, help="output file: .png grid, .npy or .pt (default RUN_DIR/sample.png)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
@@ -47,19 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--traverse", action="store_true",
                    help="instead (infogan): code traversal pictures, one row per categorical value "
                         "(--out is then a folder; default RUN_DIR)")
-    s.add_argument("--class", dest="klass", type=int, default=None, metavar="K",
-                   help="class-conditional models (cgan, cvae, cvaegan): samples of class K only")
-    s.add_argument("--class-grid", action="store_true",
-                   help="instead (conditional models): one row per class, columns sharing their noise z (--n per row)")
-    s.add_argument("--transfer", action="store_true",
-                   help="instead (cvae, cvaegan): real held-out images (rows) decoded with every class (columns)")
-    s.add_argument("--reconstruct", action="store_true",
-                   help="instead (cvae, cvaegan): real held-out images next to their reconstructions")
-    s.add_argument("--source-class", type=int, default=None, metavar="K",
-                   help="--transfer: take the source images from class K only")
+    s.add_argument("--class", dest="klass", type=int, metavar="K", help="conditional models: samples of class K only")
+    s.add_argument("--class-grid", action="store_true", help="instead: a row per class, columns sharing their noise")
+    s.add_argument("--transfer", action="store_true", help="instead (cvae, cvaegan): images in every class")
+    s.add_argument("--reconstruct", action="store_true", help="instead (cvae, cvaegan): real | reconstruction pairs")
+    s.add_argument("--source-class", type=int, metavar="K", help="--transfer: source images of class K only")
     s.add_argument("--vary", choices=["all", "z", "c"], default="all",
-                   help="--interpolate, conditional models: walk the noise at a fixed class (z), the class at "
-                        "fixed noise (c) or both (all)")
+                   help="--interpolate, conditional models: walk z at a fixed class, the class at a fixed z, or both")
     s.add_argument("--pairs", type=int, default=8, help="--interpolate: number of pairs (rows)")
     s.add_argument("--steps", type=int, default=10, help="--interpolate / --traverse: images per row")
     s.add_argument("--mode", choices=["auto", "linear", "slerp"], default="auto",
@@ -224,21 +217,14 @@ def _last_evaluation(run_dir) -> tuple[int, dict] | None:
 def cmd_sample(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .run import class_grid, interpolate, reconstruct, sample, transfer, traverse
+    from .pictures import PICTURES, draw
+    from .run import interpolate, sample, traverse
 
-    picked = [f for f in ("traverse", "interpolate", "class_grid", "transfer", "reconstruct") if getattr(a, f)]
+    picked = [f for f in ("traverse", "interpolate", *PICTURES) if getattr(a, f)]
     if len(picked) > 1:
         raise GankitError("Give one of " + ", ".join("--" + f.replace("_", "-") for f in picked) + ", not several.")
-    pictures = {"class_grid": (class_grid, "class-grid.png", 10, "rows = classes, columns share their noise"),
-                "transfer": (transfer, "transfer.png", 8, "rows = source images, then one column per class"),
-                "reconstruct": (reconstruct, "reconstruction.png", 32, "pairs: real | reconstruction")}
-    if picked and picked[0] in pictures:
-        fn, name, default_n, what = pictures[picked[0]]
-        out = a.out or str(Path(a.run_dir) / name)
-        n = a.n if a.n_given else default_n
-        kwargs = {"source_class": a.source_class} if picked[0] == "transfer" else {}
-        fn(a.run_dir, n, out=out, seed=a.seed, device=a.device, **kwargs)
-        print(f"wrote {out} ({what})")
+    if picked and picked[0] in PICTURES:
+        print(draw(picked[0], a.run_dir, a.n if a.n_given else None, a.out, a.seed, a.device, a.source_class))
         return 0
     if a.traverse:
         for name, path in traverse(a.run_dir, a.out, steps=a.steps, seed=a.seed, device=a.device).items():
