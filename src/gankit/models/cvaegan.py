@@ -106,11 +106,7 @@ class CVAEGAN(EncoderMixin, ConditionalModel):
 
     # ------------------------------------------------------------------ training
     def _labelled_batch(self, n: int) -> tuple[Tensor, Tensor]:
-        s = self._lab_stream
-        if s.batch_size != n:
-            s.batch_size = n
-            s._perm = s._order(s.epoch)
-        idx = s.next().to(self.device)
+        idx = self._lab_stream.take(n).to(self.device)
         return self._x_lab[idx], self._y_lab[idx]
 
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:

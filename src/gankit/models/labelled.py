@@ -40,6 +40,13 @@ class _Cycle:
         reps = max(1, math.ceil(self.batch_size / self.n))   # a subset smaller than a batch is tiled
         return torch.cat([torch.randperm(self.n, generator=g) for _ in range(reps)])
 
+    def take(self, n: int) -> Tensor:
+        """The next `n` indices; the first call fixes the batch size (the trainer's, known at the first step)."""
+        if self.batch_size != n:
+            self.batch_size = n
+            self._perm = self._order(self.epoch)
+        return self.next()
+
     def next(self) -> Tensor:
         if self.pos + self.batch_size > len(self._perm):
             self.epoch, self.pos = self.epoch + 1, 0

@@ -245,10 +245,7 @@ class SSGAN(Model):
 
     # ------------------------------------------------------------------ training
     def _batch(self, stream: _Cycle, n: int) -> Tensor:
-        if stream.batch_size != n:   # the trainer's batch size, known at the first step
-            stream.batch_size = n
-            stream._perm = stream._order(stream.epoch)
-        return stream.next().to(self.device)
+        return stream.take(n).to(self.device)
 
     def train_step(self, batch: Batch, step: int) -> dict[str, Tensor]:
         o, D = self.opts, self.nets["D"]
