@@ -9,6 +9,7 @@ import torch
 from .errors import GankitError
 from .memory import check_seed
 from .run import Run, _check_count, _conditional, load_run
+from .viz.grid import save_grid
 
 def _labelled_images(run: Run, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The run's labelled test images (its training images where it holds no test split)."""
@@ -23,15 +24,9 @@ def _labelled_images(run: Run, what: str) -> tuple[torch.Tensor, torch.Tensor]:
 def _write_grid(x: torch.Tensor, out: str | Path | None, nrow: int) -> None:
     if out is None:
         return
-    from PIL import Image
-
-    from .viz.grid import image_grid
-
-    out = Path(out)
-    if out.suffix.lower() != ".png":
+    if Path(out).suffix.lower() != ".png":
         raise GankitError(f"This picture is written as a PNG grid; give --out a .png path, not {str(out)!r}.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image_grid(x, nrow=nrow)).save(out)
+    save_grid(x, out, nrow)
 
 
 def class_grid(run_dir: str | Path, per_class: int = 10, out: str | Path | None = None, seed: int = 0,

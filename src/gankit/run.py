@@ -132,12 +132,9 @@ def interpolate(run_dir: str | Path, pairs: int = 8, steps: int = 10, out: str |
             end["c"] = run.model.onehot((a + torch.randint(1, k, a.shape, generator=g)) % k)
     x = run.model.sample(**interpolate_latents(start, end, steps, mode)).cpu()
     if out is not None:
-        from PIL import Image
+        from .viz.grid import save_grid
 
-        from .viz.grid import image_grid
-
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image_grid(x, nrow=steps)).save(out)
+        save_grid(x, out, steps)
     return x
 
 
@@ -145,9 +142,7 @@ def traverse(run_dir: str | Path, out_dir: str | Path | None = None, steps: int 
              device: str = "auto") -> dict[str, Path]:
     """InfoGAN latent-code pictures (see viz.traverse.code_traversals) as PNGs: traverse_categories.png and
     traverse_continuous_J.png, one row per categorical value, written to out_dir (default: the run)."""
-    from PIL import Image
-
-    from .viz.grid import image_grid
+    from .viz.grid import save_grid
     from .viz.traverse import code_traversals
 
     check_seed(seed, "--seed")
@@ -163,7 +158,7 @@ def traverse(run_dir: str | Path, out_dir: str | Path | None = None, steps: int 
     written = {}
     for name, x in code_traversals(run.model, steps=steps, seed=seed).items():
         path = out_dir / f"traverse_{name}.png"
-        Image.fromarray(image_grid(x.cpu(), nrow=steps)).save(path)
+        save_grid(x, path, steps)
         written[name] = path
     return written
 

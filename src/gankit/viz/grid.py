@@ -70,6 +70,12 @@ def samples_picture(samples: torch.Tensor, real: torch.Tensor | None = None, tit
     raise ValueError(f"cannot draw samples of shape {tuple(samples.shape)}")
 
 
+def save_grid(x: torch.Tensor, path: str | Path, nrow: int | None = None) -> None:
+    """Write `image_grid(x, nrow)` as a PNG, creating the folder."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image_grid(x, nrow=nrow)).save(path)
+
+
 def save_samples_png(samples: torch.Tensor, path: str | Path, real: torch.Tensor | None = None,
                      title: str = "") -> np.ndarray:
     pic = samples_picture(samples, real, title)
