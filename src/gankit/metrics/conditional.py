@@ -58,7 +58,7 @@ def conditional_metrics(model, data, extractor=None, per_class: int = 1000, n_te
     out: dict[str, float] = {}
     test, test_y = data.test, data.test_labels
     has_test = test is not None and test_y is not None and len(test) > 0
-    if extractor is not None and getattr(extractor, "probs", None) is not None:
+    if extractor is not None:
         fake, fake_y = class_samples(model, per_class, seed)
         fake_f, fake_p = extractor.features_and_probs(fake)
         if fake_p is not None:
