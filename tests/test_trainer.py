@@ -69,6 +69,17 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, ring_config, model, e
     assert rows == [3, 6, 9, 12]
 
 
+def test_a_run_with_a_decaying_schedule_can_be_sampled_and_scored(tmp_path, ring_config):
+    # Regression: load_run built the model without the run's length, and a linear schedule without one is
+    # refused, so `gankit sample` / `eval` failed on every run trained with schedule: linear (issue 26).
+    cfg = ring_config(steps=4, checkpoint_every=4, log_every=2, sample_every=4)
+    cfg["model"]["optim_g"] = {"schedule": "linear"}
+    cfg["model"]["optim_d"] = {"schedule": "cosine"}
+    train(cfg, run_dir=tmp_path / "run")
+    assert sample(tmp_path / "run", n=8).shape == (8, 2)
+    assert load_run(tmp_path / "run").step == 4
+
+
 def test_branch_without_changes_matches_resume_and_leaves_the_source_alone(tmp_path, ring_config):
     cfg = ring_config(steps=6, checkpoint_every=3, log_every=3, sample_every=6)
     train(cfg, run_dir=tmp_path / "ref")

@@ -45,7 +45,10 @@ def load_run(run_dir: str | Path, device: str = "auto") -> Run:
     state = load_checkpoint(run_dir)
     cfg = checkpoint_config(state, run_dir)
     data = load_dataset(cfg.data)
-    model = build_model(cfg.model, data, resolve_device(device))
+    # The weights alone are loaded (no optimizer is stepped), but a linear or cosine schedule needs a length
+    # to be built at all: the run's planned steps, or the steps it reached.
+    horizon = cfg.train.steps or max(1, int(state["step"]))
+    model = build_model(cfg.model, data, resolve_device(device), horizon=horizon)
     try:
         model.load_state_dict(state["model"], weights_only=True)
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as e:
