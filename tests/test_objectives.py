@@ -125,6 +125,15 @@ def test_dragan_perturbation():
     assert delta.mean().item() == pytest.approx(0.25 * x.std().item(), rel=0.05)
 
 
+def test_dragan_normal_perturbation_is_symmetric_with_std_c_std_x():
+    torch.manual_seed(0)
+    x = torch.randn(4000, 3) * 2
+    delta = losses.perturb(x, c=0.5, noise="normal") - x
+    assert abs(delta.mean().item()) < 0.02
+    assert delta.std().item() == pytest.approx(0.5 * x.std().item(), rel=0.03)
+    assert (delta < 0).float().mean().item() == pytest.approx(0.5, abs=0.03)
+
+
 def test_dragan_penalty_of_a_linear_critic():
     w = torch.tensor([0.6, 0.8, 0.0]) * 2.5          # ||w|| = 2.5
     x = torch.randn(32, 3)

@@ -32,11 +32,15 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], points: Tensor, target:
     return (excess ** 2).mean()
 
 
-def perturb(real: Tensor, c: float = 0.5, generator: torch.Generator | None = None) -> Tensor:
-    """Kodali et al. 2017 (DRAGAN, reference code): x_hat = x + C * std(x) * U(0, 1), noise per element,
-    std over the whole batch: points in a neighbourhood of the real data."""
-    noise = torch.rand(real.shape, device=real.device, dtype=real.dtype, generator=generator)
-    return real + c * real.std() * noise
+def perturb(real: Tensor, c: float = 0.5, generator: torch.Generator | None = None,
+            noise: str = "uniform") -> Tensor:
+    """Points in a neighbourhood of the real data, x_hat = x + C * std(x) * delta, std over the whole batch,
+    noise per element. "uniform": delta ~ U(0, 1), the DRAGAN reference code (Kodali et al. 2017), which
+    perturbs every coordinate upwards only; "normal": delta ~ N(0, 1), the symmetric neighbourhood of the
+    paper's penalty (sec. 4, x + delta with delta ~ N_d(0, cI))."""
+    draw = torch.randn if noise == "normal" else torch.rand
+    delta = draw(real.shape, device=real.device, dtype=real.dtype, generator=generator)
+    return real + c * real.std() * delta
 
 
 def historical_average_penalty(params: list[Tensor], averages: list[Tensor]) -> Tensor:

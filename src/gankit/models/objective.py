@@ -31,7 +31,9 @@ class ObjectiveOptions(ModelOptions):
         "none", "gradient penalty on D: at real/fake interpolates (wgan-gp) or perturbed real points (dragan)")
     penalty_weight: float = opt(10.0, "lambda, weight of the gradient penalty")
     penalty_one_sided: bool = opt(False, "penalise only gradient norms above 1: max(0, |grad| - 1)^2")
-    dragan_c: float = opt(0.5, "DRAGAN perturbation scale C in x + C * std(x) * U(0, 1)")
+    dragan_c: float = opt(0.5, "DRAGAN perturbation scale C in x + C * std(x) * delta")
+    dragan_noise: Literal["uniform", "normal"] = opt(
+        "uniform", "DRAGAN delta: U(0, 1) per coordinate (reference code, one-sided) or N(0, 1) (paper, symmetric)")
     clip: Optional[float] = opt(None, "clip D's weights to [-clip, clip] after each D update (WGAN)")
     feature_matching: bool = opt(False, "G matches the mean of D's last hidden layer on real and fake (Improved-GAN 3.1)")
     minibatch_disc: bool = opt(False, "minibatch discrimination layer before D's output (Improved-GAN 3.2)")
@@ -136,7 +138,7 @@ class ObjectiveModel(Model):
         loss = loss + extra
         if o.penalty != "none":
             points = (losses.interpolate(batch.x, fake) if o.penalty == "wgan-gp"
-                      else losses.perturb(batch.x, o.dragan_c))
+                      else losses.perturb(batch.x, o.dragan_c, noise=o.dragan_noise))
             gp = losses.gradient_penalty(D, points, one_sided=o.penalty_one_sided,
                                         scale=self.loss_scale(self.d_step_nets))
             loss = loss + o.penalty_weight * gp
