@@ -193,6 +193,13 @@ def test_conditional_sampling_returns_the_requested_classes_shapes():
         m.reconstruct(data.test[:1], data.test_labels[:1], torch.tensor([-1]))
 
 
+def test_the_training_grid_orders_the_classes_in_rows():
+    m = make("cgan", labelled_images(k=4))
+    lat = m.grid_latent(16, torch.Generator().manual_seed(0))   # a 4x4 grid: row k is class k
+    assert lat["c"].argmax(1).tolist() == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4 and lat["z"].shape == (16, 6)
+    assert m.grid_latent(6)["c"].argmax(1).tolist() == [0, 0, 1, 2, 2, 3]
+
+
 # ----------------------------------------------------------------------------------------------- runs
 def run_config(name, steps=6, **train):
     model = {"name": name, "z_dim": 6, **{net: dict(TINY_NET) for net in NETS[name]}}

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gankit.errors import GankitError
-from gankit.metrics.manifold import (geodesic_distances, inter_mode_variation, intra_mode_variation,
+from gankit.metrics.manifold import (class_balance, geodesic_distances, inter_mode_variation, intra_mode_variation,
                                      js_divergence, sample_quality)
 
 
@@ -150,3 +150,20 @@ def test_intra_mode_variation_bad_input():
         intra_mode_variation(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
     with pytest.raises(GankitError, match="1 <= k < n"):
         geodesic_distances(x[:3], k=3)
+
+
+def test_class_balance_by_hand():
+    # generated argmax classes: 0, 0, 0, 1 (shares 0.75, 0.25, 0); real labels balanced over 3 classes
+    fake = torch.tensor([[0.9, 0.1, 0.0], [0.6, 0.3, 0.1], [0.5, 0.2, 0.3], [0.1, 0.8, 0.1]])
+    real = torch.tensor([0, 1, 2, 0, 1, 2])
+    b = class_balance(fake, real)
+    assert b["class_min_share"] == 0.0 and b["class_max_share"] == 0.75
+    assert b["class_tv"] == pytest.approx(0.5 * (abs(0.75 - 1 / 3) + abs(0.25 - 1 / 3) + 1 / 3))
+
+
+def test_class_balance_of_a_balanced_set_and_bad_input():
+    probs = torch.eye(4).repeat(5, 1)
+    b = class_balance(probs, torch.arange(4).repeat(3))
+    assert b == {"class_min_share": 0.25, "class_max_share": 0.25, "class_tv": 0.0}
+    with pytest.raises(GankitError, match="columns but n_classes is 4"):
+        class_balance(probs, torch.rand(6, 3))

@@ -88,7 +88,7 @@ class Trainer:
                 torch.manual_seed(ddp.rank_seed(t.seed, self.world.rank))
         # Scatter plots of 2-D toys need many points to show which modes are covered.
         n_fixed = t.n_grid if self.data.kind in ("image", "pair") else max(t.n_grid, 1000)
-        self.fixed_latent = self.model.latent(n_fixed, torch.Generator().manual_seed(t.seed + 1))
+        self.fixed_latent = self.model.grid_latent(n_fixed, torch.Generator().manual_seed(t.seed + 1))
         self.step, self.elapsed = 0, 0.0
         self.scorer = None
         if t.eval_every:   # built now, so that a metric that does not apply fails before training

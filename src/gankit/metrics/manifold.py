@@ -52,24 +52,24 @@ def js_divergence(p: ArrayLike, q: ArrayLike) -> float:
     return max(0.0, 0.5 * kl(p) + 0.5 * kl(q))                  # max: clip float round-off below 0
 
 
-def _class_histogram(x: Tensor, n_classes: int, what: str) -> Tensor:
+def _class_histogram(x: Tensor, n_classes: int, what: str, caller: str = "inter_mode_variation") -> Tensor:
     """Counts per class from (N,) integer labels or (N, K) class probabilities (argmax)."""
     if not isinstance(x, Tensor):
         x = torch.as_tensor(x)
     x = x.detach().cpu()
     if x.dim() == 2:
         if x.shape[1] != n_classes:
-            raise GankitError(f"inter_mode_variation: the {what} probabilities have {x.shape[1]} columns but "
+            raise GankitError(f"{caller}: the {what} probabilities have {x.shape[1]} columns but "
                               f"n_classes is {n_classes}; use the same classifier for both sets.")
         x = x.argmax(1)
     elif x.dim() != 1 or x.dtype.is_floating_point:
-        raise GankitError(f"inter_mode_variation: the {what} set must be (N,) integer labels or (N, K) class "
+        raise GankitError(f"{caller}: the {what} set must be (N,) integer labels or (N, K) class "
                           f"probabilities, got a {x.dtype} tensor of shape {tuple(x.shape)}.")
     if x.numel() == 0:
-        raise GankitError(f"inter_mode_variation: the {what} set is empty; pass at least one sample "
+        raise GankitError(f"{caller}: the {what} set is empty; pass at least one sample "
                           "(>= 10,000 for a stable histogram).")
     if x.min() < 0 or x.max() >= n_classes:
-        raise GankitError(f"inter_mode_variation: the {what} labels must lie in [0, {n_classes}), got "
+        raise GankitError(f"{caller}: the {what} labels must lie in [0, {n_classes}), got "
                           f"[{int(x.min())}, {int(x.max())}].")
     return torch.bincount(x.long(), minlength=n_classes).double()
 
@@ -87,6 +87,18 @@ def inter_mode_variation(fake_probs: Tensor, real_labels_or_probs: Tensor, n_cla
     real = _class_histogram(real_labels_or_probs, n_classes, "real")
     # DMWGAN sec. 3.2: inter-mode variation = JSD between generated and real class distributions.
     return js_divergence(fake, real)
+
+
+def class_balance(fake_probs: Tensor, real_labels_or_probs: Tensor) -> dict[str, float]:
+    """Class-level mode collapse, by the classifier's argmax: the smallest and largest share of generated
+    samples any class gets (1/K each when balanced) and the total variation 0.5 sum_k |q_k - p_k| between the
+    generated and the real class histograms (0 best, 1 worst)."""
+    k = fake_probs.shape[1] if isinstance(fake_probs, Tensor) and fake_probs.dim() == 2 else 0
+    fake = _class_histogram(fake_probs, k, "generated", "class_balance")
+    real = _class_histogram(real_labels_or_probs, k, "real", "class_balance")
+    q, p = fake / fake.sum(), real / real.sum()
+    return {"class_min_share": float(q.min()), "class_max_share": float(q.max()),
+            "class_tv": float(0.5 * (q - p).abs().sum())}
 
 
 def sample_quality(fake_probs: Tensor, threshold: float = 0.9) -> float:

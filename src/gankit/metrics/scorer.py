@@ -15,11 +15,11 @@ import torch
 from ..errors import GankitError
 from .classifier import BUNDLED, ClassifierFeatures
 from .fid import classifier_score, fid, kid
-from .manifold import inter_mode_variation, intra_mode_variation, sample_quality
+from .manifold import class_balance, inter_mode_variation, intra_mode_variation, sample_quality
 from .modes import lines_metrics, toy_mode_metrics
 from .prdc import prdc
 
-IMAGE_METRICS = ("fid", "kid", "cs", "prdc", "dmwgan")
+IMAGE_METRICS = ("fid", "kid", "cs", "prdc", "classes", "dmwgan")
 TOY_METRICS = ("modes", "lines")
 ALL = IMAGE_METRICS + TOY_METRICS + ("domains", "translation")
 
@@ -46,7 +46,7 @@ def choose(data_name: str, kind: str, wanted: list[str] | None) -> tuple[str, ..
     for m in wanted:
         if m not in ALL:
             raise GankitError(f"Unknown metric {m!r}. Metrics: fid, kid, cs (classifier score), prdc "
-                              "(precision, recall, density, coverage), dmwgan (inter-/intra-mode variation, "
+                              "(precision, recall, density, coverage), classes (the classifier's class shares: smallest, largest, total variation from the data's), dmwgan (inter-/intra-mode variation, "
                               "sample quality), modes (ring/grid toys), lines (lines toy), domains "
                               "(digits+fashion: share of digits, garments and in-between samples).")
         if m not in ok:
@@ -102,6 +102,8 @@ class Scorer:
             out["classifier_score"] = classifier_score(fake_p)[0]
         if "prdc" in self.metrics:
             out.update(prdc(self.real_f, fake_f))
+        if "classes" in self.metrics:   # mode collapse at the class level, by the bundled classifier
+            out.update(class_balance(fake_p, self.data.train_labels))
         if "dmwgan" in self.metrics:   # Khayatkhoei et al. 2018, sec. 3.2
             labels = fake_p.argmax(1)
             out["inter_mode_jsd"] = inter_mode_variation(fake_p, self.data.train_labels, fake_p.shape[1])

@@ -187,6 +187,10 @@ class Model:
             z = torch.randn(shape, generator=generator)
         return {"z": z.to(self.device)}
 
+    def grid_latent(self, n: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """The fixed latent inputs of the training grid and GIF; class-conditional models order the classes."""
+        return self.latent(n, generator)
+
     def generate(self, z: Tensor, **codes: Tensor) -> Tensor:
         """G's forward pass on given latent inputs (training mode as is)."""
         return self.nets["G"](z)

@@ -85,6 +85,10 @@ class ConditionalModel(Model):
         out["c"] = self.onehot(torch.randint(self.n_classes, (n,), generator=generator))
         return out
 
+    def grid_latent(self, n: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Classes in blocks of n / K in order: with n_grid = 100 each row of the 10-wide grid is one class."""
+        return self.class_latent(torch.arange(n) * self.n_classes // n, generator, check=False)
+
     def class_latent(self, y: Tensor, generator: torch.Generator | None = None,
                      check: bool = True) -> dict[str, Tensor]:
         """Latent inputs for samples of the given classes (B,), with fresh noise (`check`: validate the classes,

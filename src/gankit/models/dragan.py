@@ -1,5 +1,6 @@
 """DRAGAN (Kodali et al. 2017): the GAN objective with a gradient penalty (||grad D(x_hat)|| - 1)^2 at
-points perturbed around the real data, x_hat = x + C std(x) U(0, 1), C = 0.5, lambda = 10, Adam."""
+points perturbed around the real data, x_hat = x + C std(x) delta, C = 0.5, lambda = 10, Adam; delta ~ U(0, 1)
+as the reference code (default) or N(0, 1) as the paper's penalty (`dragan_noise: normal`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,9 +12,9 @@ METHOD = "Welch's t-test (two-sided, unequal variances), alpha = 0.05"
 
 # Which way is better, by metric name (as `gankit eval` writes them). Others are shown, not ranked.
 LOWER = {"fid", "kid", "reverse_kl", "inter_mode_jsd", "off_manifold", "mass_tv", "test_error",
-         "best_test_error", "final_test_error", "cfid_mean", "rec_fid", "rec_mse"}
+         "best_test_error", "final_test_error", "cfid_mean", "rec_fid", "rec_mse", "class_max_share", "class_tv"}
 HIGHER = {"classifier_score", "precision", "recall", "density", "coverage", "sample_quality", "modes",
-          "high_quality", "q_accuracy", "code_purity", "discriminability"}
+          "high_quality", "q_accuracy", "code_purity", "discriminability", "class_min_share"}
 UNRANKED_SUFFIX = ("_std",)
 
 
