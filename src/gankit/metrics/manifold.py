@@ -93,7 +93,9 @@ def class_balance(fake_probs: Tensor, real_labels_or_probs: Tensor) -> dict[str,
     """Class-level mode collapse, by the classifier's argmax: the smallest and largest share of generated
     samples any class gets (1/K each when balanced) and the total variation 0.5 sum_k |q_k - p_k| between the
     generated and the real class histograms (0 best, 1 worst)."""
-    k = fake_probs.shape[1] if isinstance(fake_probs, Tensor) and fake_probs.dim() == 2 else 0
+    if not isinstance(fake_probs, Tensor) or fake_probs.dim() != 2:
+        raise GankitError("class_balance takes (N, K) class probabilities of the generated samples.")
+    k = fake_probs.shape[1]
     fake = _class_histogram(fake_probs, k, "generated", "class_balance")
     real = _class_histogram(real_labels_or_probs, k, "real", "class_balance")
     q, p = fake / fake.sum(), real / real.sum()

@@ -46,8 +46,9 @@ def choose(data_name: str, kind: str, wanted: list[str] | None) -> tuple[str, ..
     for m in wanted:
         if m not in ALL:
             raise GankitError(f"Unknown metric {m!r}. Metrics: fid, kid, cs (classifier score), prdc "
-                              "(precision, recall, density, coverage), classes (the classifier's class shares: smallest, largest, total variation from the data's), dmwgan (inter-/intra-mode variation, "
-                              "sample quality), modes (ring/grid toys), lines (lines toy), domains "
+                              "(precision, recall, density, coverage), classes (the classifier's class shares: "
+                              "smallest, largest, total variation from the data's), dmwgan (inter-/intra-mode "
+                              "variation, sample quality), modes (ring/grid toys), lines (lines toy), domains "
                               "(digits+fashion: share of digits, garments and in-between samples).")
         if m not in ok:
             needs = {"prdc": "image data", "modes": "ring/grid data", "lines": "lines data",
