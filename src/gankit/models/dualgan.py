@@ -109,7 +109,7 @@ class DualGAN(Model):
         check_depth(o.generator, self.domain_shape, "model.generator")
         c = self.domain_shape[0]
         for name in ("G_A", "G_B"):
-            self.nets[name] = UNet(o.generator, c, c)
+            self.nets[name] = UNet(o.generator, c, c, self.domain_shape[1:])
         for name in ("D_A", "D_B"):
             self.nets[name] = PatchCritic(o.discriminator, c)
         held = data.test if data.test is not None else data.train

@@ -40,6 +40,11 @@ class UNetOptions(Options):
     norm: ImageNorm = opt("batch", "normalisation of the hidden stages: batch (DualGAN), instance, none")
     dropout: float = opt(0.5, "dropout probability of the innermost decoder stages (the noise z; 0 = none)")
     dropout_stages: int = opt(2, "how many innermost decoder stages have dropout (pix2pix: 3 of 8)")
+    skips: bool = opt(True, "the U-Net's skip connections; false = a plain encoder-decoder, whose output cannot "
+                            "copy the input's layout (for geometric translations such as rotation)")
+    bottleneck: Literal["conv", "dense"] = opt(
+        "conv", "the innermost code: conv (pix2pix) or dense (a fully connected layer across the whole code, so "
+                "every output pixel can depend on every input pixel, as a rotation needs)")
 
     def check(self, path: str) -> None:
         if self.name != "unet":
@@ -62,9 +67,11 @@ def check_depth(opts: UNetOptions, shape: tuple[int, ...], path: str) -> None:
 
 
 class UNet(nn.Module):
-    """(B, C_in, H, W) in [-1, 1] -> (B, C_out, H, W) in [-1, 1] (tanh)."""
+    """(B, C_in, H, W) in [-1, 1] -> (B, C_out, H, W) in [-1, 1] (tanh). `image_size` (H, W) is needed by
+    the dense bottleneck only."""
 
-    def __init__(self, opts: UNetOptions, in_channels: int, out_channels: int):
+    def __init__(self, opts: UNetOptions, in_channels: int, out_channels: int,
+                 image_size: tuple[int, int] | None = None):
         super().__init__()
         w, d = opts.width, opts.depth
         chans = [min(w << i, w * 8) for i in range(d)]
@@ -75,9 +82,18 @@ class UNet(nn.Module):
             layers += [nn.Conv2d(cin, c, 4, 2, 1, bias=opts.norm == "none" or i == 0)]
             layers += [] if i == 0 else [image_norm(opts.norm, c)]
             self.down.append(nn.Sequential(*layers))
+        self.skips = opts.skips
+        self.dense = None
+        if opts.bottleneck == "dense":
+            if image_size is None:
+                raise ConfigError("a dense U-Net bottleneck needs the image size")
+            h, w_ = (s >> d for s in image_size)            # each stride-2 4x4 conv (padding 1) floors s / 2
+            self.code_shape = (chans[-1], h, w_)
+            n = chans[-1] * h * w_
+            self.dense = nn.Sequential(nn.Flatten(), nn.LeakyReLU(LEAKY_SLOPE), nn.Linear(n, n))
         self.up = nn.ModuleList()
         for j, i in enumerate(reversed(range(d))):           # stage i's output joins encoder stage i - 1
-            cin = chans[i] if i == d - 1 else 2 * chans[i]
+            cin = chans[i] if i == d - 1 or not opts.skips else 2 * chans[i]
             if i == 0:
                 self.up.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(cin, out_channels, 4, 2, 1), nn.Tanh()))
                 continue
@@ -95,12 +111,14 @@ class UNet(nn.Module):
             h = stage(h)
             skips.append(h)
         skips.pop()   # the innermost stage is the decoder's input, not a skip
+        if self.dense is not None:
+            h = self.dense(h).view(-1, *self.code_shape)
         for stage in self.up:
             h = stage(h)
             skip = skips.pop() if skips else None
             target = (skip if skip is not None else x).shape[-2:]
             if h.shape[-2:] != target:
                 h = F.interpolate(h, size=tuple(target), mode="nearest")
-            if skip is not None:
+            if skip is not None and self.skips:
                 h = torch.cat([h, skip], 1)
         return h

@@ -1,0 +1,47 @@
+"""The U-Net generator's options: skip connections off, and the dense bottleneck a rotation needs."""
+import pytest
+import torch
+
+from gankit.errors import ConfigError
+from gankit.nets.unet import UNet, UNetOptions
+from gankit.options import build
+
+
+def reach(net, size=28):
+    """d output[top-left corner] / d input: which input pixels the corner pixel depends on."""
+    net.eval()
+    x = (torch.rand(1, 1, size, size) * 2 - 1).requires_grad_()
+    net(x)[0, 0, 0, 0].backward()
+    return x.grad[0, 0].abs()
+
+
+@pytest.mark.parametrize("size", [(28, 28), (32, 24)])
+@pytest.mark.parametrize("skips", [True, False])
+@pytest.mark.parametrize("bottleneck", ["conv", "dense"])
+def test_every_variant_keeps_the_image_shape(size, skips, bottleneck):
+    net = UNet(UNetOptions(width=4, depth=3, skips=skips, bottleneck=bottleneck), 1, 1, size)
+    y = net(torch.rand(2, 1, *size) * 2 - 1)
+    assert y.shape == (2, 1, *size) and y.abs().max() <= 1
+
+
+def test_dense_bottleneck_lets_every_output_pixel_see_the_whole_image():
+    torch.manual_seed(0)
+    conv = reach(UNet(UNetOptions(width=4, depth=2), 1, 1, (28, 28)))
+    dense = reach(UNet(UNetOptions(width=4, depth=2, bottleneck="dense"), 1, 1, (28, 28)))
+    # a rotation by 90 degrees maps the top-left corner's pixel from the bottom-left one
+    assert conv[20:, :8].sum() == 0 and dense[20:, :8].sum() > 0
+
+
+def test_without_skips_the_decoder_takes_only_the_code():
+    with_skips = UNet(UNetOptions(width=4, depth=3), 1, 1)
+    without = UNet(UNetOptions(width=4, depth=3, skips=False), 1, 1)
+    # each decoder stage but the innermost reads half the channels: no concatenated encoder stage
+    assert [m.in_channels for m in without.modules() if isinstance(m, torch.nn.ConvTranspose2d)] == [16, 8, 4]
+    assert [m.in_channels for m in with_skips.modules() if isinstance(m, torch.nn.ConvTranspose2d)] == [16, 16, 8]
+
+
+def test_dense_bottleneck_needs_the_image_size_and_a_valid_name():
+    with pytest.raises(ConfigError, match="image size"):
+        UNet(UNetOptions(bottleneck="dense"), 1, 1)
+    with pytest.raises(ConfigError, match="bottleneck"):
+        build(UNetOptions, {"bottleneck": "fc"}, "model.generator")
