@@ -5,6 +5,10 @@ transposed 4x4 convs up, each decoder stage concatenated with the encoder stage 
 
 Sizes need not be powers of two: a decoder stage whose output misses its skip connection's size by the
 rounding of a stride-2 conv (28 -> 14 -> 7 -> 3 -> 6) is resized to it (nearest), and so is the output.
+Options beyond pix2pix: `skips: false` (a plain encoder-decoder: nothing carries the input's layout straight
+to the output) and `bottleneck: dense` (a fully connected layer across the innermost code, so every output
+pixel can depend on every input pixel whatever the depth; through conv stages alone its reach grows with the
+depth). Both were tried for rotation pairs (benchmarks/RESULTS.md).
 Not a `net` family of the registry: it maps images to images, not noise to images.
 """
 from __future__ import annotations
@@ -40,11 +44,11 @@ class UNetOptions(Options):
     norm: ImageNorm = opt("batch", "normalisation of the hidden stages: batch (DualGAN), instance, none")
     dropout: float = opt(0.5, "dropout probability of the innermost decoder stages (the noise z; 0 = none)")
     dropout_stages: int = opt(2, "how many innermost decoder stages have dropout (pix2pix: 3 of 8)")
-    skips: bool = opt(True, "the U-Net's skip connections; false = a plain encoder-decoder, whose output cannot "
-                            "copy the input's layout (for geometric translations such as rotation)")
+    skips: bool = opt(True, "the U-Net's skip connections; false = a plain encoder-decoder (no path copies the "
+                            "input's layout to the output)")
     bottleneck: Literal["conv", "dense"] = opt(
         "conv", "the innermost code: conv (pix2pix) or dense (a fully connected layer across the whole code, so "
-                "every output pixel can depend on every input pixel, as a rotation needs)")
+                "every output pixel can depend on every input pixel, which a rotation needs)")
 
     def check(self, path: str) -> None:
         if self.name != "unet":
