@@ -45,3 +45,8 @@ def test_dense_bottleneck_needs_the_image_size_and_a_valid_name():
         UNet(UNetOptions(bottleneck="dense"), 1, 1)
     with pytest.raises(ConfigError, match="bottleneck"):
         build(UNetOptions, {"bottleneck": "fc"}, "model.generator")
+
+
+def test_a_dense_code_too_large_to_hold_is_refused_with_the_sizes():
+    with pytest.raises(ConfigError, match=r"256x256 image after 3 stages leaves a 32x32x32 code"):
+        UNet(UNetOptions(width=8, depth=3, bottleneck="dense"), 3, 3, (256, 256))

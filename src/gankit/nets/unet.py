@@ -25,6 +25,7 @@ from ..options import Options, opt
 from .layers import LEAKY_SLOPE, init_weights
 
 ImageNorm = Literal["batch", "instance", "none"]
+MAX_DENSE_WEIGHTS = 1 << 26   # 67M weights (256 MB in float32): a dense code beyond this is a config mistake
 
 
 def image_norm(kind: str, c: int) -> nn.Module:
@@ -94,6 +95,11 @@ class UNet(nn.Module):
             h, w_ = (s >> d for s in image_size)            # each stride-2 4x4 conv (padding 1) floors s / 2
             self.code_shape = (chans[-1], h, w_)
             n = chans[-1] * h * w_
+            if n * n > MAX_DENSE_WEIGHTS:
+                raise ConfigError(
+                    f"model.generator.bottleneck = dense: a {image_size[0]}x{image_size[1]} image after {d} stages "
+                    f"leaves a {chans[-1]}x{h}x{w_} code, and a dense layer across it would hold {n * n:,} weights "
+                    f"(at most {MAX_DENSE_WEIGHTS:,}). Use more stages (model.generator.depth) or a smaller width.")
             self.dense = nn.Sequential(nn.Flatten(), nn.LeakyReLU(LEAKY_SLOPE), nn.Linear(n, n))
         self.up = nn.ModuleList()
         for j, i in enumerate(reversed(range(d))):           # stage i's output joins encoder stage i - 1
