@@ -34,7 +34,8 @@ SSGAN = {"name": "ssgan", "labels_per_class": 3, "d_hidden": [24, 12], "g_hidden
          "weight_norm_init": 50}
 # Every registered model, some twice (the Improved-GAN techniques ride on `gan`): test_faults checks that
 # a model added to the registry gets a case here.
-CASES = {"gan": {}, "gan-techniques": {"name": "gan", **TECHNIQUES}, "wgan": {}, "wgan-gp": {}, "lsgan": {},
+CASES = {"gan": {}, "gan-techniques": {"name": "gan", **TECHNIQUES}, "gan-ema": {"name": "gan", "g_ema": 0.9},
+         "wgan": {}, "wgan-gp": {}, "lsgan": {},
          "fgan": {"divergence": "kl"}, "dragan": {}, "ebgan": {}, "infogan": {},
          "dmwgan": {"prior": "learned", "n_generators": 3}, "ssgan": SSGAN, "cgan": {}, "cvae": {},
          "cvaegan": {"encoder": {"name": "mlp", "hidden": [16]}, "classifier": {"name": "mlp", "hidden": [16]}},

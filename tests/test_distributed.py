@@ -71,7 +71,7 @@ def test_batch_norm_and_penalty_runs_resume_in_one_process(tmp_path):
     """A BatchNorm model (DCGAN nets: separate D(real)/D(fake) forwards) and a gradient-penalty model
     (double backward) train on 2 ranks with finite losses; a single process resumes their checkpoints."""
     bn = {"model": {"name": "gan", "z_dim": 8, "generator": {"name": "dcgan", "width": 8},
-                    "discriminator": {"name": "dcgan", "width": 8}},
+                    "discriminator": {"name": "dcgan", "width": 8}, "g_ema": 0.9},   # + standing BN stats
           "data": {"name": "mnist", "limit": 256},
           "train": {"batch_size": 32, "steps": 6, "log_every": 2, "sample_every": 3, "checkpoint_every": 3,
                     "n_grid": 4, "progress": False, "tensorboard": False, "gif": False, "threads": 1}}

@@ -17,6 +17,7 @@ from ..options import Options, component, opt
 from ..data.base import Dataset
 from ..errors import ConfigError
 from ..nets import build_discriminator, build_generator
+from .average import GeneratorAverage
 from .optim import OptimConfig, make_optimizer, make_scheduler
 
 
@@ -36,8 +37,12 @@ class ModelOptions(Options):
     optim_g: OptimConfig = opt(OptimConfig(), "generator optimizer")
     optim_d: OptimConfig = opt(OptimConfig(), "discriminator optimizer")
     n_critic: int = opt(1, "discriminator steps per generator step")
+    g_ema: float = opt(0.0, "decay of an exponential moving average of G's weights that sampling and evaluation "
+                            "use (Yazici et al. 2019); 0 = off (sample the trained G), e.g. 0.999")
 
     def check(self, path: str) -> None:
+        if not 0.0 <= self.g_ema < 1.0:
+            raise ConfigError(f"{path}.g_ema must be in [0, 1) (0 = off; typical 0.999), got {self.g_ema}.")
         if self.z_dim <= 0:
             raise ConfigError(f"{path}.z_dim must be positive, got {self.z_dim}.")
         if self.n_critic <= 0:
@@ -74,6 +79,7 @@ class Model:
         for net in self.nets.values():
             net.to(self.device)
         self.build_optimizers()
+        self.ema = GeneratorAverage.for_model(self)
 
     # ------------------------------------------------------------------ construction (override to extend)
     def build(self, data: Dataset) -> None:
@@ -142,6 +148,8 @@ class Model:
                 self.schedulers[n].step()
         if scaler is not None:
             scaler.update()
+        if self.ema is not None and "G" in names:
+            self.ema.update()
 
     # ------------------------------------------------------------------ precision
     def use_fp16_scaling(self) -> None:
@@ -207,12 +215,13 @@ class Model:
         was_training = G.training
         G.eval()
         try:
-            total = next(iter(latent.values())).shape[0]
-            parts = []
-            for i in range(0, total, batch_size):
-                part = {k: v[i:i + batch_size].to(self.device) for k, v in latent.items()}
-                parts.append(self.generate(**part))
-            return torch.cat(parts).float()
+            with self.ema.swapped_in() if self.ema is not None else contextlib.nullcontext():
+                total = next(iter(latent.values())).shape[0]
+                parts = []
+                for i in range(0, total, batch_size):
+                    part = {k: v[i:i + batch_size].to(self.device) for k, v in latent.items()}
+                    parts.append(self.generate(**part))
+                return torch.cat(parts).float()
         finally:
             G.train(was_training)
 
@@ -232,6 +241,7 @@ class Model:
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "extra": self.extra_state(),
+            **({"g_ema": self.ema.state_dict()} if self.ema is not None else {}),
             **({"scalers": {",".join(k): v.state_dict() for k, v in self.scalers.items()}}
                if self.scalers else {}),
         }
@@ -240,6 +250,8 @@ class Model:
         for k, v in self.nets.items():
             v.load_state_dict(state["nets"][k])
         self.load_extra_state(state.get("extra", {}))   # also for sampling/eval: e.g. ssgan's averaged D
+        if self.ema is not None:   # a checkpoint without one (g_ema switched on by --branch) starts it from G
+            self.ema.load_state_dict(state.get("g_ema"))
         if weights_only:
             return
         for k, v in self.optimizers.items():
