@@ -36,10 +36,8 @@ class GeneratorAverage:
     @classmethod
     def for_model(cls, model: Any) -> Optional["GeneratorAverage"]:
         decay = float(getattr(model.opts, "g_ema", 0.0) or 0.0)
-        if decay == 0.0:
+        if decay == 0.0:   # its range is ModelOptions.check's
             return None
-        if not 0.0 < decay < 1.0:
-            raise ConfigError(f"model.g_ema must be in [0, 1) (0 = off; typical 0.999), got {decay}.")
         if "G" not in model.nets or "G" not in model.optimizers:
             raise ConfigError(f"model.g_ema averages a model's one trained generator 'G'; "
                               f"{type(model).__name__} has the nets {sorted(model.nets)}. Set model.g_ema=0.")
@@ -84,15 +82,14 @@ class GeneratorAverage:
         for m in norms:
             m.reset_running_stats()
             m.momentum = None          # a cumulative average over the batches below
-        nets, wrapped = self.model.nets, self.model.nets["G"]
-        nets["G"] = G     # the bare module: a DDP wrapper in training mode would sync buffers across ranks here
+        # Sampling runs on bare nets: the trainer samples inside engine.distributed.unwrapped, so no DDP
+        # forward (and its buffer broadcast) happens here.
         G.train()
         try:
             rng = torch.Generator().manual_seed(STANDING_SEED)
             for _ in range(STANDING_BATCHES):
                 self.model.generate(**self.model.latent(STANDING_BATCH_SIZE, rng))
         finally:
-            nets["G"] = wrapped
             for m, mom in zip(norms, momenta):
                 m.momentum = mom
             G.train(was_training)
