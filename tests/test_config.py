@@ -103,6 +103,18 @@ def test_describe_lists_every_option_with_help():
     assert all("#" in line for line in lines)
 
 
+def test_describe_shows_a_models_own_optimizer_defaults():
+    # regression: nested sections were described from their class, so `gankit list --options wgan-gp`
+    # printed OptimConfig's Adam 2e-4 (0.5, 0.999) instead of the model's Adam 1e-4 (0, 0.9)
+    from gankit.registry import lookup
+
+    lines = [line.strip() for line in describe(lookup("model", "wgan-gp").options)]
+    at = lines.index(next(line for line in lines if line.startswith("optim_d:")))
+    assert lines[at + 2].startswith("lr: 0.0001") and lines[at + 3].startswith("betas: [0.0, 0.9]")
+    wgan = [line.strip() for line in describe(lookup("model", "wgan").options)]
+    assert "name: rmsprop" in " ".join(wgan) and any(line.startswith("lr: 5.0e-05") for line in wgan)
+
+
 def test_registry_names():
     assert {"gan", "wgan-gp"} <= set(names("model"))
     assert {"mnist", "fashion-mnist", "ring", "grid", "lines", "folder"} <= set(names("dataset"))

@@ -233,15 +233,18 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
-def describe(cls: type, indent: str = "") -> list[str]:
-    """One line per option: name, default, help (for `gankit list --options`)."""
+def describe(cls: Any, indent: str = "") -> list[str]:
+    """One line per option: name, default, help (for `gankit list --options`).
+
+    `cls` is an options class or an instance of one; a nested section is described with the values of its
+    default instance (a model's optimizer section shows that model's defaults, not OptimConfig's)."""
     lines = []
-    hints = typing.get_type_hints(cls)
+    instance = None if isinstance(cls, type) else cls
     for f in dataclasses.fields(cls):
-        default = _field_default(f)
+        default = getattr(instance, f.name) if instance is not None else _field_default(f)
         if dataclasses.is_dataclass(default) and not f.metadata.get("component"):
             lines.append(f"{indent}{f.name}:  # {f.metadata.get('help', '')}")
-            lines += describe(hints[f.name], indent + "  ")
+            lines += describe(default, indent + "  ")
             continue
         if isinstance(default, Options):
             default = default.name
