@@ -96,6 +96,18 @@ def test_the_bundled_specs_are_valid():
         assert spec.description and len(spec.seeds) >= 3, name
 
 
+def test_the_committed_search_specs_are_valid():
+    # benchmarks/searches/*.yaml are hyper-parameter screens (one seed by design): a renamed option must fail
+    # here, not an hour into the search
+    searches = sorted((Path(__file__).parents[1] / "benchmarks" / "searches").glob("*.yaml"))
+    assert searches
+    for path in searches:
+        spec = read_spec(str(path))
+        assert spec.description and spec.entries, path.name
+        for entry in spec.entries:
+            assert spec.run_config(entry, spec.seeds[0]).model.name, (path.name, entry.label)
+
+
 # ----------------------------------------------------------------------------------------- end to end
 def test_a_tiny_study_runs_reports_and_skips_what_is_done(tmp_path):
     out = tmp_path / "study"
