@@ -1,0 +1,41 @@
+"""Where does a generator lose the variation over z? For each leaf layer of a run's G, the std of its output
+across 256 noise draws over the mean magnitude of that output (1 = varies as much as it is large, 0 = the same
+for every z), with G in eval mode; plus the share of G's last pre-activation values beyond 3 in magnitude (tanh
+saturation). Used for the MNIST search of issue 26 (benchmarks/RESULTS.md).
+
+    python benchmarks/g_variation.py RUN_DIR [RUN_DIR ...]
+"""
+from __future__ import annotations
+
+import sys
+
+import torch
+
+from gankit.run import load_run
+
+
+def variation(run_dir: str, n: int = 256, seed: int = 0) -> tuple[list[tuple[str, float]], float]:
+    run = load_run(run_dir, device="cpu")
+    G = run.model.nets["G"]
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.rand(n, run.config.model.z_dim, generator=gen) * 2 - 1
+    if run.config.model.noise != "uniform":
+        z = torch.randn(n, run.config.model.z_dim, generator=gen)
+    outs: list[tuple[str, torch.Tensor]] = []
+    leaves = [(name, m) for name, m in G.named_modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(lambda m, i, o: outs.append((type(m).__name__, o))) for _, m in leaves]
+    with torch.no_grad():
+        G(z)
+    for h in hooks:
+        h.remove()
+    rows = [(kind, (o.flatten(1).std(0).mean() / (o.flatten(1).abs().mean() + 1e-8)).item()) for kind, o in outs]
+    pre = [o for kind, o in outs if kind in ("ConvTranspose2d", "Linear", "Conv2d")][-1]
+    return rows, (pre.abs() > 3).float().mean().item()
+
+
+if __name__ == "__main__":
+    for d in sys.argv[1:]:
+        rows, saturated = variation(d)
+        print(d)
+        print("  " + " | ".join(f"{kind} {v:.3f}" for kind, v in rows))
+        print(f"  last pre-activation beyond 3: {saturated:.2f}")
