@@ -16,16 +16,12 @@ from gankit.run import load_run
 
 def variation(run_dir: str, n: int = 256, seed: int = 0) -> tuple[list[tuple[str, float]], float]:
     run = load_run(run_dir, device="cpu")
-    G = run.model.nets["G"]
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.rand(n, run.config.model.z_dim, generator=gen) * 2 - 1
-    if run.config.model.noise != "uniform":
-        z = torch.randn(n, run.config.model.z_dim, generator=gen)
+    latent = run.model.latent(n, torch.Generator().manual_seed(seed))   # the run's own prior (and codes)
     outs: list[tuple[str, torch.Tensor]] = []
-    leaves = [(name, m) for name, m in G.named_modules() if not list(m.children())]
-    hooks = [m.register_forward_hook(lambda m, i, o: outs.append((type(m).__name__, o))) for _, m in leaves]
+    leaves = [m for m in run.model.nets["G"].modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(lambda m, i, o: outs.append((type(m).__name__, o))) for m in leaves]
     with torch.no_grad():
-        G(z)
+        run.model.generate(**latent)
     for h in hooks:
         h.remove()
     rows = [(kind, (o.flatten(1).std(0).mean() / (o.flatten(1).abs().mean() + 1e-8)).item()) for kind, o in outs]
