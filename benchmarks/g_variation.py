@@ -11,6 +11,7 @@ import sys
 
 import torch
 
+from gankit.errors import GankitError
 from gankit.run import load_run
 
 
@@ -31,7 +32,10 @@ def variation(run_dir: str, n: int = 256, seed: int = 0) -> tuple[list[tuple[str
 
 if __name__ == "__main__":
     for d in sys.argv[1:]:
-        rows, saturated = variation(d)
+        try:
+            rows, saturated = variation(d)
+        except GankitError as e:
+            sys.exit(f"g_variation.py: {e}")
         print(d)
         print("  " + " | ".join(f"{kind} {v:.3f}" for kind, v in rows))
         print(f"  last pre-activation beyond 3: {saturated:.2f}")
