@@ -13,7 +13,7 @@ import pytest
 
 import gankit
 from gankit.study import SpecError, read_spec
-from gankit.study.plan import plan
+from gankit.study.plan import plan, prepare
 from gankit.study.spec import parse_budget, parse_spec, spec_names
 
 TINY = {"model.generator.hidden": [16], "model.discriminator.hidden": [16], "train.batch_size": 32,
@@ -97,9 +97,10 @@ def test_the_bundled_specs_are_valid():
 
 
 def test_the_committed_search_specs_are_valid():
-    # benchmarks/searches/*.yaml are hyper-parameter screens (one seed by design): a renamed option must fail
-    # here, not an hour into the search
-    searches = sorted((Path(__file__).parents[1] / "benchmarks" / "searches").glob("*.yaml"))
+    # benchmarks/searches/*.yaml are hyper-parameter screens (one seed by design), benchmarks/studies/*.yaml
+    # studies run by hand: a renamed option must fail here, not an hour into the search
+    bench = Path(__file__).parents[1] / "benchmarks"
+    searches = sorted(bench.glob("searches/*.yaml")) + sorted(bench.glob("studies/*.yaml"))
     assert searches
     for path in searches:
         spec = read_spec(str(path))
@@ -152,6 +153,20 @@ def test_a_tiny_study_runs_reports_and_skips_what_is_done(tmp_path):
     assert {p.action for p in plan(parse_spec(longer), out)} == {"resume"}
     gankit.compare(changed, out, log=quiet)
     assert len(list((out / "superseded" / "lsgan-ring").iterdir())) == 2
+    # a record (a committed study in a new checkout: its checkpoints are not in git) counts as done, figures kept
+    for f in d.glob("checkpoint*.pt"):
+        f.unlink()
+    record = {(p.label, p.seed): p for p in plan(parse_spec(changed), out)}[("gan-ring", 0)]
+    assert record.action == "done" and "record" in record.reason
+    kept = gankit.compare(changed, out, log=quiet).results["summary"]["high_quality"]["gan-ring"]
+    assert kept["values"] == res.results["summary"]["high_quality"]["gan-ring"]["values"]
+    with pytest.raises(gankit.GankitError, match="record of a finished run.*gankit train .*config.yaml"):
+        gankit.info(d)
+    # ... but it cannot be resumed to a longer budget: trained anew, the record moved aside, not deleted
+    grown = {(p.label, p.seed): p for p in plan(parse_spec(longer), out)}[("gan-ring", 0)]
+    assert grown.action == "train" and "cannot be resumed" in grown.reason
+    prepare(grown, out)
+    assert len(list((out / "superseded" / "gan-ring").iterdir())) == 1 and not (d / "metrics.json").exists()
 
 
 def _compare_process(spec_path: Path, out: Path, *extra: str) -> subprocess.Popen:

@@ -166,6 +166,13 @@ def _load_one(path: Path, manifest: dict | None) -> dict:
     return _check_structure(state, path)
 
 
+def _finished(run_dir: Path) -> bool:
+    try:
+        return json.loads((run_dir / "status.json").read_text()).get("status") == "finished"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def load_checkpoint(run_dir: str | Path, quiet: bool = False) -> dict:
     """The newest checkpoint of `run_dir` that verifies and loads (weights_only: no code from the file).
     When the newest is damaged and the previous one is used, a line on stderr says so (unless `quiet`)."""
@@ -173,6 +180,11 @@ def load_checkpoint(run_dir: str | Path, quiet: bool = False) -> dict:
     if not run_dir.is_dir():
         raise RunError(f"Run directory {str(run_dir)!r} does not exist. Give the folder a `gankit train` "
                        "run wrote (under runs/ by default).")
+    if not has_checkpoint(run_dir) and _finished(run_dir):
+        raise RunError(f"{str(run_dir)!r} is a record of a finished run whose checkpoints were not kept (a "
+                       "committed study's runs are: git ignores checkpoint*.pt). Its figures, losses and samples "
+                       "stay readable, but nothing can be resumed or sampled from it; train it again with "
+                       f"`gankit train {run_dir / 'config.yaml'}`.")
     if not has_checkpoint(run_dir):
         raise RunError(f"{str(run_dir)!r} holds no checkpoint ({CHECKPOINT}). Either it is not a gankit run "
                        "directory, or the run stopped before its first checkpoint; start it again with "

@@ -8,6 +8,11 @@ Re-invoking a study skips finished runs, resumes interrupted ones from their che
 evaluations already computed (`metrics.json` of the same step, samples and metrics), and re-runs only what a
 changed spec changed: a run whose config changed in anything but its budget is moved to `superseded/` and
 trained anew; one whose budget grew is resumed to the new budget.
+
+A finished, evaluated run whose checkpoint files are gone (a *record*: what a git checkout of a committed
+study holds, since checkpoints are ignored by git) counts as done: its figures, curves and samples stay in the
+report. It cannot be resumed or evaluated again, so a spec that needs either trains it anew, the record
+moved to `superseded/` first.
 """
 from __future__ import annotations
 
@@ -121,7 +126,19 @@ def _decide(pr: PlannedRun, spec: Spec, retry_failed: bool) -> None:
             pr.action, pr.reason = "failed", outcome.get("error") or status.get("message", "")
         return
     if not has_checkpoint(d):
-        pr.action, pr.reason = "train", "new"
+        if same and is_record(d):
+            step, t = int(status.get("step", 0)), pr.config.train
+            if t.steps is not None:
+                met = step == t.steps
+            else:
+                met = float(status.get("elapsed", 0.0)) >= parse_duration(t.budget) - 1e-6
+            if met and evaluation_current(d, spec, step):
+                pr.action, pr.reason = "done", "a record (finished and evaluated; its checkpoints were not kept)"
+            else:
+                pr.action, pr.reason = "train", ("a record without checkpoints cannot be resumed or evaluated "
+                                                 "again; it is kept under superseded/")
+        else:
+            pr.action, pr.reason = "train", "new"
         return
     if not same:
         pr.action, pr.reason = "train", "the spec changed this run's config"
@@ -142,6 +159,11 @@ def _decide(pr: PlannedRun, spec: Spec, retry_failed: bool) -> None:
         pr.action = "done" if evaluation_current(d, spec, step) else "evaluate"
 
 
+def is_record(d: Path) -> bool:
+    """A finished run with its final evaluation, whether or not its checkpoints are still there."""
+    return read_json(d / "status.json").get("status") == "finished" and (d / "metrics.json").exists()
+
+
 def evaluation_request(spec: Spec) -> dict:
     return {"metrics": spec.metrics, "n": spec.final_samples, "seed": 0}
 
@@ -157,7 +179,7 @@ def prepare(pr: PlannedRun, out: Path) -> None:
     """Before a fresh `train`: move a superseded run aside (work is never silently lost), or clear the
     leftovers of a run killed before its first checkpoint."""
     d = pr.run_dir
-    if has_checkpoint(d):
+    if has_checkpoint(d) or is_record(d):
         old = read_json(d / RUN_JSON).get("fingerprint", "unknown")
         dest = Path(out) / "superseded" / pr.label / f"seed{pr.seed}-{old}-{time.strftime('%Y%m%d-%H%M%S')}"
         dest.parent.mkdir(parents=True, exist_ok=True)
