@@ -228,8 +228,19 @@ def test_incompatible_options_are_rejected(name, opts, needle):
 
 
 def test_dragan_rejects_batch_norm_and_says_why():
-    with pytest.raises(ConfigError, match="couples the samples of a batch"):
+    with pytest.raises(ConfigError, match="couples the samples of a batch.*penalty_batch_norm: true"):
         load_config({"model": {"name": "dragan", "discriminator": {"name": "dcgan"}}, "train": {"steps": 1}})
+
+
+@pytest.mark.parametrize("name", ["dragan", "wgan-gp"])
+def test_batch_norm_with_a_penalty_when_asked_for_trains(name):
+    # penalty_batch_norm: the collections' MNIST recipes; the penalty's double backward goes through BN
+    m, data = model(name, penalty_batch_norm=True, discriminator={"name": "mlp", "hidden": [16], "norm": "batch"})
+    assert any(isinstance(x, torch.nn.BatchNorm1d) for x in m.nets["D"].modules())
+    before = [p.detach().clone() for p in m.nets["D"].parameters()]
+    out = m.d_step(Batch(data.train[:16]))
+    assert torch.isfinite(out["loss_d"]) and torch.isfinite(out["gp"]) and out["gp"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, m.nets["D"].parameters()))
 
 
 # ----------------------------------------------------------------------------------------------- f-GAN

@@ -30,6 +30,10 @@ class ObjectiveOptions(ModelOptions):
     penalty: Literal["none", "wgan-gp", "dragan"] = opt(
         "none", "gradient penalty on D: at real/fake interpolates (wgan-gp) or perturbed real points (dragan)")
     penalty_weight: float = opt(10.0, "lambda, weight of the gradient penalty")
+    penalty_batch_norm: bool = opt(
+        False, "accept batch norm in D with a gradient penalty, knowingly: the penalty is then taken on a "
+               "batch-normalised D, not per sample (the InfoGAN-net MNIST recipes of "
+               "tensorflow-generative-model-collections train WGAN-GP and DRAGAN so)")
     penalty_one_sided: bool = opt(False, "penalise only gradient norms above 1: max(0, |grad| - 1)^2")
     dragan_c: float = opt(0.5, "DRAGAN perturbation scale C in x + C * std(x) * delta")
     dragan_noise: Literal["uniform", "normal"] = opt(
@@ -56,13 +60,14 @@ class ObjectiveOptions(ModelOptions):
             raise ConfigError(f"{path}.clip must be positive (WGAN uses 0.01), got {self.clip}.")
         if self.penalty_weight < 0:
             raise ConfigError(f"{path}.penalty_weight must be >= 0, got {self.penalty_weight}.")
-        if self.penalty != "none" and getattr(self.discriminator, "norm", None) == "batch":
+        if (self.penalty != "none" and getattr(self.discriminator, "norm", None) == "batch"
+                and not self.penalty_batch_norm):
             raise ConfigError(
                 f"{path}.discriminator.norm = 'batch' cannot be used with the {self.penalty!r} gradient "
                 "penalty: batch normalization couples the samples of a batch (each D output depends on "
                 "all of them), so the per-sample gradient the penalty constrains is not D's gradient at "
                 "that point and the local penalty is defeated (Gulrajani et al. 2017, sec. 4; Kodali et al. "
-                "2017). Use norm: layer or none.")
+                "2017). Use norm: layer or none, or set penalty_batch_norm: true to accept it knowingly.")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"{path}.label_smoothing must be in [0, 1), got {self.label_smoothing}.")
         if self.label_smoothing and not self.smoothable:
