@@ -1,5 +1,6 @@
 """The study's statistics against known values."""
 import math
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,21 @@ def test_curves_over_seeds_and_the_best_reachable_within_a_budget():
     agg = aggregate_curves([{"fid": [(1, 10.0), (2, 8.0)]}, {"fid": [(1, 12.0)]}])["fid"]
     assert agg["x"] == [1, 2] and agg["mean"] == [11.0, 8.0] and agg["n"] == [2, 1]
     assert agg["std"][0] == pytest.approx(math.sqrt(2.0))
+
+
+def test_join_results_pools_seeds_of_several_studies_and_counts_each_seed_once(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("join_results", Path(__file__).parents[1] / "benchmarks" / "join_results.py")
+    join_results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(join_results)
+    head = "label,recipe,seed,status,fid\n"
+    (tmp_path / "a.csv").write_text(head + "x,x,0,finished,10\ny,y,0,finished,30\ny,y,1,failed,\n")
+    (tmp_path / "b.csv").write_text(head + "x,x,1,finished,14\nx,x,2,finished,12\ny,y,2,finished,31\n")
+    runs, order = join_results.join([str(tmp_path / "a.csv"), str(tmp_path / "b.csv")], ["fid"])
+    assert order == ["x", "y"] and sorted(runs["x"]) == [0, 1, 2] and sorted(runs["y"]) == [0, 2]
+    md = join_results.table(runs, order, ["fid"])
+    assert "| x | 3 | **12 ± 2** |" in md and "| y | 2 | 30.5 ± 0.707 |" in md   # y is worse beyond noise: no ≈
+    with pytest.raises(SystemExit, match="x seed 0 is in more than one file"):
+        join_results.join([str(tmp_path / "a.csv"), str(tmp_path / "a.csv")], ["fid"])
+    with pytest.raises(SystemExit, match="no column 'kid'"):
+        join_results.join([str(tmp_path / "a.csv")], ["kid"])
