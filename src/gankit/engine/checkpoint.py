@@ -182,7 +182,7 @@ def load_checkpoint(run_dir: str | Path, quiet: bool = False) -> dict:
                        "run wrote (under runs/ by default).")
     if not has_checkpoint(run_dir) and _finished(run_dir):
         raise RunError(f"{str(run_dir)!r} is a record of a finished run whose checkpoints were not kept (a "
-                       "committed study's runs are: git ignores checkpoint*.pt). Its figures, losses and samples "
+                       "committed study's runs are: git ignores checkpoint*). Its figures, losses and samples "
                        "stay readable, but nothing can be resumed or sampled from it; train it again with "
                        f"`gankit train {run_dir / 'config.yaml'}`.")
     if not has_checkpoint(run_dir):
