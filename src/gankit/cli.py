@@ -179,8 +179,7 @@ def _train(a: argparse.Namespace, branch, resume, train, progress) -> int:
                        ("prior.png", "the prior over generators during training")):
         if (d / name).exists():
             print(f"{name[:-4] + ':':<12} {d / name}  ({what})")
-    tb = f"   tensorboard --logdir {d / 'tb'}" if (d / "tb").exists() else ""
-    print(f"checkpoint:  {d / 'checkpoint.pt'}{tb}")
+    print(f"checkpoint:  {d / 'checkpoint.pt'}" + (f"   tensorboard --logdir {d / 'tb'}" if (d / "tb").exists() else ""))
     last = _last_evaluation(d)
     if last:
         step, scores = last
