@@ -13,7 +13,7 @@ import csv
 import sys
 from pathlib import Path
 
-from gankit.study import stats
+from gankit.study.results import rank_entries
 
 
 def join(paths: list[str], metrics: list[str]) -> tuple[dict[str, dict[int, dict]], list[str]]:
@@ -43,19 +43,19 @@ def join(paths: list[str], metrics: list[str]) -> tuple[dict[str, dict[int, dict
 def table(runs: dict[str, dict[int, dict]], order: list[str], metrics: list[str], digits: int = 3) -> str:
     """Mean ± std (sample std; none for one seed); the best entry in bold, '≈' where Welch's test (as the
     study report) cannot tell an entry from the best."""
-    summary = {m: {label: stats.summarize([float(runs[label][k][m]) for k in sorted(runs[label])])
-                   for label in order} for m in metrics}
-    ranks = {m: stats.rank(summary[m], m) for m in metrics}
+    summary, best_of, tests_of = rank_entries({m: {label: [float(runs[label][k][m]) for k in sorted(runs[label])]
+                                                    for label in order} for m in metrics})
     head = "| entry | seeds | " + " | ".join(metrics) + " | per seed (" + metrics[0] + ") |"
     lines = [head, "|" + " --- |" * (len(metrics) + 3)]
     for label in order:
         rows = runs[label]
         cells = []
         for m in metrics:
-            s, (best, tests) = summary[m][label], ranks[m]
+            s = summary[m][label]
             std = f" ± {s['std']:.{digits}g}" if s["n"] > 1 and s["std"] is not None else ""
             cell = f"{s['mean']:.{digits}g}{std}"
-            cell = f"**{cell}**" if label == best else cell + (" ≈" if tests.get(label, {}).get("within_noise") else "")
+            within = tests_of.get(m, {}).get(label, {}).get("within_noise")
+            cell = f"**{cell}**" if best_of.get(m) == label else cell + (" ≈" if within else "")
             cells.append(cell)
         per = ", ".join(f"{k}: {float(rows[k][metrics[0]]):.{digits}g}" for k in sorted(rows))
         lines.append(f"| {label} | {len(rows)} | " + " | ".join(cells) + f" | {per} |")

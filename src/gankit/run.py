@@ -14,7 +14,7 @@ import torch
 from .config import Config
 from .data import load_dataset
 from .data.base import Dataset
-from .engine.checkpoint import checkpoint_config, load_checkpoint, torch_error_summary
+from .engine.checkpoint import checkpoint_config, load_checkpoint, read_status, torch_error_summary
 from .engine.device import resolve_device
 from .engine.logging import read_rows
 from .errors import GankitError, RunError
@@ -228,15 +228,6 @@ def info(run_dir: str | Path) -> dict:
     return {"run_dir": str(run_dir), "status": state_name, "step": step,
             "planned_steps": status.get("planned_steps"), "elapsed_s": round(float(state["elapsed"]), 1),
             **last_rows(rows), "message": message, "config": state["config"]}
-
-
-def read_status(run_dir: str | Path) -> dict:
-    """RUN_DIR/status.json, or {} when it is missing or unreadable (the checkpoint is the record that matters)."""
-    try:
-        status = json.loads((Path(run_dir) / "status.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return status if isinstance(status, dict) else {}
 
 
 def last_rows(rows: list[dict]) -> dict:

@@ -166,11 +166,13 @@ def _load_one(path: Path, manifest: dict | None) -> dict:
     return _check_structure(state, path)
 
 
-def _finished(run_dir: Path) -> bool:
+def read_status(run_dir: str | Path) -> dict:
+    """RUN_DIR/status.json, or {} when it is missing or unreadable (the checkpoint is the record that matters)."""
     try:
-        return json.loads((run_dir / "status.json").read_text()).get("status") == "finished"
-    except (OSError, ValueError, AttributeError):
-        return False
+        status = json.loads((Path(run_dir) / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
 
 
 def load_checkpoint(run_dir: str | Path, quiet: bool = False) -> dict:
@@ -180,7 +182,7 @@ def load_checkpoint(run_dir: str | Path, quiet: bool = False) -> dict:
     if not run_dir.is_dir():
         raise RunError(f"Run directory {str(run_dir)!r} does not exist. Give the folder a `gankit train` "
                        "run wrote (under runs/ by default).")
-    if not has_checkpoint(run_dir) and _finished(run_dir):
+    if not has_checkpoint(run_dir) and read_status(run_dir).get("status") == "finished":
         raise RunError(f"{str(run_dir)!r} is a record of a finished run whose checkpoints were not kept (a "
                        "committed study's runs are: git ignores checkpoint*). Its figures, losses and samples "
                        "stay readable, but nothing can be resumed or sampled from it; train it again with "

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, parse_duration
-from ..engine.checkpoint import has_checkpoint
+from ..engine.checkpoint import has_checkpoint, read_status
 from ..errors import GankitError
 from ..options import to_dict
 from .spec import Spec
@@ -114,7 +114,7 @@ def plan(spec: Spec, out: Path, retry_failed: bool = False) -> list[PlannedRun]:
 
 def _decide(pr: PlannedRun, spec: Spec, retry_failed: bool) -> None:
     d = pr.run_dir
-    meta, status = read_json(d / RUN_JSON), read_json(d / "status.json")
+    meta, status = read_json(d / RUN_JSON), read_status(d)
     same = meta.get("fingerprint") == pr.fingerprint
     outcome = meta.get("outcome", {})
     # A run whose loss diverged, or whose job raised, fails again the same way: reported, not retried. A
@@ -125,43 +125,36 @@ def _decide(pr: PlannedRun, spec: Spec, retry_failed: bool) -> None:
         else:
             pr.action, pr.reason = "failed", outcome.get("error") or status.get("message", "")
         return
-    if not has_checkpoint(d):
-        if same and is_record(d):
-            step, t = int(status.get("step", 0)), pr.config.train
-            if t.steps is not None:
-                met = step == t.steps
-            else:
-                met = float(status.get("elapsed", 0.0)) >= parse_duration(t.budget) - 1e-6
-            if met and evaluation_current(d, spec, step):
-                pr.action, pr.reason = "done", "a record (finished and evaluated; its checkpoints were not kept)"
-            else:
-                pr.action, pr.reason = "train", ("a record without checkpoints cannot be resumed or evaluated "
-                                                 "again; it is kept under superseded/")
-        else:
-            pr.action, pr.reason = "train", "new"
+    checkpointed = has_checkpoint(d)
+    if not checkpointed and not (same and is_record(d, status)):
+        pr.action, pr.reason = "train", "new"
         return
     if not same:
         pr.action, pr.reason = "train", "the spec changed this run's config"
         return
     step, t = int(status.get("step", 0)), pr.config.train
-    if t.steps is not None:
-        if step > t.steps:
-            pr.action, pr.reason = "train", f"the budget shrank below the {step} steps done"
-        elif step < t.steps or status.get("status") != "finished":
-            pr.action, pr.reason = "resume", f"at step {step} of {t.steps}"
+    elapsed = float(status.get("elapsed", 0.0))
+    complete = status.get("status") == "finished" and (
+        step == t.steps if t.steps is not None else elapsed >= parse_duration(t.budget) - 1e-6)
+    if not checkpointed:   # a record: nothing to resume from or to sample for a new evaluation
+        if complete and evaluation_current(d, spec, step):
+            pr.action, pr.reason = "done", "a record (finished and evaluated; its checkpoints were not kept)"
         else:
-            pr.action = "done" if evaluation_current(d, spec, step) else "evaluate"
-        return
-    elapsed = float(status.get("elapsed", 0.0))   # a time budget
-    if status.get("status") != "finished" or elapsed < parse_duration(t.budget) - 1e-6:
-        pr.action, pr.reason = "resume", f"after {elapsed:.0f} s of training"
+            pr.action, pr.reason = "train", ("a record without checkpoints cannot be resumed or evaluated "
+                                             "again; it is kept under superseded/")
+    elif t.steps is not None and step > t.steps:
+        pr.action, pr.reason = "train", f"the budget shrank below the {step} steps done"
+    elif not complete:
+        pr.action, pr.reason = "resume", (f"at step {step} of {t.steps}" if t.steps is not None
+                                          else f"after {elapsed:.0f} s of training")
     else:
         pr.action = "done" if evaluation_current(d, spec, step) else "evaluate"
 
 
-def is_record(d: Path) -> bool:
-    """A finished run with its final evaluation, whether or not its checkpoints are still there."""
-    return read_json(d / "status.json").get("status") == "finished" and (d / "metrics.json").exists()
+def is_record(d: Path, status: dict | None = None) -> bool:
+    """A finished run with its final evaluation, whether or not its checkpoints are still there (`status`: its
+    status.json when the caller has read it already)."""
+    return (read_status(d) if status is None else status).get("status") == "finished" and (d / "metrics.json").exists()
 
 
 def evaluation_request(spec: Spec) -> dict:

@@ -75,19 +75,26 @@ def best_so_far(points: list[tuple[float, float]], how: str) -> list[tuple[float
     return out
 
 
+def rank_entries(values: dict[str, dict[str, list]]) -> tuple[dict, dict, dict]:
+    """{metric: {label: per-seed values}} -> mean ± std {metric: {label: summary}}, the best label per ranked
+    metric and every other label's test against it (stats.rank)."""
+    summary = {m: {lab: stats.summarize(v) for lab, v in by_label.items()} for m, by_label in values.items()}
+    best, tests = {}, {}
+    for m in summary:
+        b, t = stats.rank(summary[m], m)
+        if b is not None:
+            best[m], tests[m] = b, t
+    return summary, best, tests
+
+
 def collect(spec: Spec, runs: list[PlannedRun], out: Path) -> dict:
     out = Path(out)
     rows = [run_row(pr, out) for pr in runs]
     labels = [e.label for e in spec.entries]
     metric_names = list(dict.fromkeys(k for r in rows for k in r["metrics"]))
-    summary = {m: {lab: stats.summarize([r["metrics"].get(m) for r in rows
-                                         if r["label"] == lab and r["status"] == "finished"]) for lab in labels}
-               for m in metric_names}
-    best, tests = {}, {}
-    for m in metric_names:
-        b, t = stats.rank(summary[m], m)
-        if b is not None:
-            best[m], tests[m] = b, t
+    summary, best, tests = rank_entries({m: {lab: [r["metrics"].get(m) for r in rows
+                                                   if r["label"] == lab and r["status"] == "finished"]
+                                             for lab in labels} for m in metric_names})
     x_images = spec.budget.kind == "images"
     curves, reach = {}, {}
     for e in spec.entries:
