@@ -171,3 +171,31 @@ def test_a_rank_that_fails_stops_the_others_with_its_message(tmp_path):
     assert r.returncode == 2 and "already holds a run" in r.stderr and "Traceback" not in r.stderr
     assert time.monotonic() - t0 < 60
     assert (run / "checkpoint.pt").read_bytes() == before
+
+
+FINISH = """
+import atexit, os, sys
+from datetime import timedelta
+import torch.distributed as dist
+from gankit.engine.distributed import finish
+atexit.register(lambda: print("finalised", flush=True))
+if len(sys.argv) > 2:
+    dist.init_process_group("gloo", init_method="file://" + sys.argv[2], rank=0, world_size=1,
+                            timeout=timedelta(seconds=60))
+sys.stdout.write("work done")   # unflushed: finish() must flush it
+finish(int(sys.argv[1]))
+print(" and returned", dist.is_initialized())
+"""
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_a_finished_rank_leaves_its_group_and_exits_without_finalisation(tmp_path, grouped):
+    """The end of a good distributed run (cli.cmd_train -> distributed.finish): the process group is destroyed,
+    output flushed and the process exits with the run's code before interpreter finalisation (where Gloo's
+    threads were seen to abort it now and then); a single process just returns."""
+    args = [sys.executable, "-c", FINISH, "7"] + ([str(tmp_path / "store")] if grouped else [])
+    r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    if grouped:
+        assert (r.returncode, r.stdout) == (7, "work done"), r.stderr
+    else:
+        assert (r.returncode, r.stdout) == (0, "work done and returned False\nfinalised\n"), r.stderr

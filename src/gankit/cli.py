@@ -110,14 +110,14 @@ def cmd_train(a: argparse.Namespace) -> int:
     progress = False if a.no_progress else None
     if a.nproc is not None and "WORLD_SIZE" not in os.environ:
         return _launch(a)
-    from .engine.distributed import teardown
+    from .engine.distributed import finish, teardown
 
     try:
         code = _train(a, branch, resume, train, progress)
     except BaseException:
         teardown()
         raise
-    teardown(sync=True)
+    finish(code)   # a rank of a distributed run exits here, its work done (engine/distributed.py)
     return code
 
 
