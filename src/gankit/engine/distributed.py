@@ -132,7 +132,6 @@ def teardown(sync: bool = False) -> bool:
     if sync:
         dist.barrier()
     dist.destroy_process_group()
-    gc.collect()
     return True
 
 
