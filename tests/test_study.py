@@ -169,6 +169,36 @@ def test_a_tiny_study_runs_reports_and_skips_what_is_done(tmp_path):
     assert len(list((out / "superseded" / "gan-ring").iterdir())) == 1 and not (d / "metrics.json").exists()
 
 
+def test_a_run_made_before_an_option_existed_still_counts_as_done(tmp_path):
+    # A study committed by an older gankit: its runs recorded a fingerprint of a config without the options
+    # added since. Their saved config.yaml, read by today's code, is the spec's config: not re-trained.
+    import yaml
+
+    out, spec = tmp_path / "study", tiny_spec(seeds=1, entries=["gan-ring"], eval_every=None)
+    gankit.compare(spec, out, log=quiet)
+    d = out / "runs" / "gan-ring" / "seed0"
+    saved = yaml.safe_load((d / "config.yaml").read_text())
+    meta = json.loads((d / "study-run.json").read_text())
+
+    def older(config: dict, recorded: str = "0123456789abcdef") -> str:
+        (d / "config.yaml").write_text(yaml.safe_dump(config))
+        (d / "study-run.json").write_text(json.dumps({**meta, "fingerprint": recorded}))
+        [p] = plan(parse_spec(spec), out)
+        return p.action
+
+    before = json.loads(json.dumps(saved))
+    for key in ("penalty_batch_norm", "penalty_one_sided", "g_ema"):   # options later than the first studies
+        assert key in before["model"]
+        del before["model"][key]
+    assert older(before) == "done"
+    assert older({**saved, "model": {**saved["model"], "penalty_batch_norm": True}}) == "train"   # not a default
+    assert older({**saved, "model": {**saved["model"], "optim_d": {**saved["model"]["optim_d"], "lr": 0.1}}}) == "train"
+    assert older({**saved, "model": {**saved["model"], "removed_option": 1}}) == "train"   # today's code refuses it
+    (d / "config.yaml").write_text("model: [unreadable")
+    [p] = plan(parse_spec(spec), out)
+    assert p.action == "train" and "changed" in p.reason
+
+
 def _compare_process(spec_path: Path, out: Path, *extra: str) -> subprocess.Popen:
     # SIGINT as a terminal would deliver it: a suite started in the background (`nohup make test &`) runs with
     # SIGINT ignored, which its children inherit, and Python then leaves it ignored.

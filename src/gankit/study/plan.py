@@ -7,7 +7,9 @@ own files: the fingerprint of the config it was made with and the outcome of its
 Re-invoking a study skips finished runs, resumes interrupted ones from their checkpoints, re-uses final
 evaluations already computed (`metrics.json` of the same step, samples and metrics), and re-runs only what a
 changed spec changed: a run whose config changed in anything but its budget is moved to `superseded/` and
-trained anew; one whose budget grew is resumed to the new budget.
+trained anew; one whose budget grew is resumed to the new budget. An option added to gankit after a run was
+made does not change the run: its saved config, read by today's code (which gives the new option its
+default), is compared with the spec's, so a study stays valid across upgrades that only add options.
 
 A finished, evaluated run whose checkpoint files are gone (a *record*: what a git checkout of a committed
 study holds, since checkpoints are ignored by git) counts as done: its figures, curves and samples stay in the
@@ -23,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Config, parse_duration
+from ..config import Config, load_config, parse_duration
 from ..engine.checkpoint import has_checkpoint, read_status
 from ..errors import GankitError
 from ..options import to_dict
@@ -58,6 +60,18 @@ def fingerprint(cfg: Config) -> str:
     for k in _NEUTRAL + _BUDGET:
         raw["train"].pop(k, None)
     return hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def same_config(d: Path, meta: dict, want: str) -> bool:
+    """Was the run in `d` made with the config whose fingerprint is `want`? The fingerprint it recorded says
+    so; failing that, its own config.yaml as today's code reads it (options added since take their defaults,
+    which reproduce the behaviour from before they existed). A config that no longer loads has changed."""
+    if meta.get("fingerprint") == want:
+        return True
+    try:
+        return fingerprint(load_config(d / "config.yaml")) == want
+    except (GankitError, OSError, ValueError, TypeError):
+        return False
 
 
 def read_json(path: Path) -> dict:
@@ -115,7 +129,7 @@ def plan(spec: Spec, out: Path, retry_failed: bool = False) -> list[PlannedRun]:
 def _decide(pr: PlannedRun, spec: Spec, retry_failed: bool) -> None:
     d = pr.run_dir
     meta, status = read_json(d / RUN_JSON), read_status(d)
-    same = meta.get("fingerprint") == pr.fingerprint
+    same = bool(meta) and same_config(d, meta, pr.fingerprint)
     outcome = meta.get("outcome", {})
     # A run whose loss diverged, or whose job raised, fails again the same way: reported, not retried. A
     # worker killed from outside (or a machine that went down) is not the run's fault: it resumes.
