@@ -177,6 +177,16 @@ def test_every_network_steps_with_finite_losses(objective, extra):
         assert out["loss_g"] == out["loss_adv"]
 
 
+def test_a_warped_generator_trains_its_localisation_net():
+    # the warp's last layer starts at zero, so the layers before it receive gradient from the second step on
+    m = make("cyclegan", generator={**TINY_NETS["generator"], "warp": "rotation"})
+    before = snapshot(m.nets["G_A"])
+    for step in range(2):
+        out = m.train_step(Batch(tiny_pair().train[:8]), step=step)
+        assert all(torch.isfinite(v).all() for v in out.values())
+    assert moved(before, m.nets["G_A"]) and any(n.startswith("warp.") for n, _ in m.nets["G_A"].named_parameters())
+
+
 def test_paper_schedule_clips_the_critics_and_waits_n_critic_steps():
     m = make("paper")
     assert m.opts.n_critic == 2 and m.opts.clip == 0.01 and m.opts.lambda_u == 100

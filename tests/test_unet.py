@@ -1,4 +1,5 @@
-"""The U-Net generator's options: skip connections off, and the dense bottleneck a rotation needs."""
+"""The U-Net generator's options: skip connections off, the dense bottleneck, and the spatial transformer
+(warp) in front of it."""
 import pytest
 import torch
 
@@ -50,3 +51,36 @@ def test_dense_bottleneck_needs_the_image_size_and_a_valid_name():
 def test_a_dense_code_too_large_to_hold_is_refused_with_the_sizes():
     with pytest.raises(ConfigError, match=r"256x256 image after 3 stages leaves a 32x32x32 code"):
         UNet(UNetOptions(width=8, depth=3, bottleneck="dense"), 3, 3, (256, 256))
+
+
+@pytest.mark.parametrize("kind, turn, back", [
+    ("rotation", [torch.pi / 2], [-torch.pi / 2]),
+    ("affine", [0.0, -1.0, 0.0, 1.0, 0.0, 0.0], [0.0, 1.0, 0.0, -1.0, 0.0, 0.0])])
+def test_the_warp_starts_as_the_identity_and_turns_a_square_image_exactly(kind, turn, back):
+    torch.manual_seed(0)
+    net = UNet(UNetOptions(width=4, depth=2, warp=kind), 1, 1, (28, 28))
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    assert torch.allclose(net.warp(x), x, atol=1e-5)
+    head = net.warp.head[-1]
+    with torch.no_grad():
+        head.bias.copy_(torch.tensor(turn))
+    assert torch.allclose(net.warp(x), torch.rot90(x, 1, dims=(-2, -1)), atol=1e-5)   # the data's rot90
+    with torch.no_grad():
+        head.bias.copy_(torch.tensor(back))
+    assert torch.allclose(net.warp(x), torch.rot90(x, -1, dims=(-2, -1)), atol=1e-5)
+    y = net(x)
+    assert y.shape == x.shape and y.abs().max() <= 1
+
+
+def test_the_warp_leaves_the_unet_weights_as_they_were_and_needs_the_image_size():
+    torch.manual_seed(0)
+    plain = UNet(UNetOptions(width=4, depth=2), 1, 1, (28, 28))
+    torch.manual_seed(0)
+    warped = UNet(UNetOptions(width=4, depth=2, warp="rotation"), 1, 1, (28, 28))
+    same = {k: v for k, v in warped.state_dict().items() if not k.startswith("warp.")}
+    assert same.keys() == plain.state_dict().keys()
+    assert all(torch.equal(v, plain.state_dict()[k]) for k, v in same.items())
+    with pytest.raises(ConfigError, match="image size"):
+        UNet(UNetOptions(warp="affine"), 1, 1)
+    with pytest.raises(ConfigError, match="warp"):
+        build(UNetOptions, {"warp": "spin"}, "model.generator")

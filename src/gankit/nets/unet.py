@@ -8,7 +8,8 @@ rounding of a stride-2 conv (28 -> 14 -> 7 -> 3 -> 6) is resized to it (nearest)
 Options beyond pix2pix: `skips: false` (a plain encoder-decoder: nothing carries the input's layout straight
 to the output) and `bottleneck: dense` (a fully connected layer across the innermost code, so every output
 pixel can depend on every input pixel whatever the depth; through conv stages alone its reach grows with the
-depth). Both were tried for rotation pairs (benchmarks/RESULTS.md).
+depth). Both were tried for rotation pairs (benchmarks/RESULTS.md). `warp: rotation | affine` puts a spatial
+transformer in front (nets/warp.py): a global turn or affine map of the input, predicted per image.
 Not a `net` family of the registry: it maps images to images, not noise to images.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from ..options import Options, opt
 from .layers import LEAKY_SLOPE, init_weights
+from .warp import Warp
 
 ImageNorm = Literal["batch", "instance", "none"]
 MAX_DENSE_WEIGHTS = 1 << 26   # 67M weights (256 MB in float32): a dense code beyond this is a config mistake
@@ -50,6 +52,9 @@ class UNetOptions(Options):
     bottleneck: Literal["conv", "dense"] = opt(
         "conv", "the innermost code: conv (pix2pix) or dense (a fully connected layer across the whole code, so "
                 "every output pixel can depend on every input pixel, which a rotation needs)")
+    warp: Literal["none", "rotation", "affine"] = opt(
+        "none", "a spatial transformer before the U-Net (Jaderberg et al. 2015): the input turned (rotation) or "
+                "mapped (affine) by a transform a small net predicts per image, starting at the identity")
 
     def check(self, path: str) -> None:
         if self.name != "unet":
@@ -79,6 +84,8 @@ class UNet(nn.Module):
                  image_size: tuple[int, int] | None = None):
         super().__init__()
         w, d = opts.width, opts.depth
+        if opts.warp != "none" and image_size is None:
+            raise ConfigError("a U-Net with a warp needs the image size")
         chans = [min(w << i, w * 8) for i in range(d)]
         self.down = nn.ModuleList()
         for i, c in enumerate(chans):
@@ -113,8 +120,13 @@ class UNet(nn.Module):
                 layers.append(nn.Dropout(opts.dropout))
             self.up.append(nn.Sequential(*layers))
         init_weights(self)
+        # After init_weights: the localisation net keeps PyTorch's default scale (with N(0, 0.02) its features are
+        # ~0.02 and Adam would need ~5,000 steps to turn a digit by 90 degrees) and starts at the identity.
+        self.warp = Warp(opts.warp, in_channels, image_size) if opts.warp != "none" else None
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.warp is not None:
+            x = self.warp(x)
         skips = []
         h = x
         for stage in self.down:
