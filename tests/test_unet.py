@@ -72,6 +72,18 @@ def test_the_warp_starts_as_the_identity_and_turns_a_square_image_exactly(kind, 
     assert y.shape == x.shape and y.abs().max() <= 1
 
 
+def test_the_turn_is_rigid_on_an_image_that_is_not_square():
+    # affine_grid's coordinates span [-1, 1] on both sides: without the aspect ratio a turn stretches the image
+    net = UNet(UNetOptions(width=4, depth=2, warp="rotation"), 1, 1, (20, 28))
+    x = -torch.ones(1, 1, 20, 28)
+    x[0, 0, 10, 9:19] = 1.0                               # a horizontal bar 10 pixels long through the centre
+    with torch.no_grad():
+        net.warp.head[-1].bias.fill_(torch.pi / 2)
+    y = net.warp(x)[0, 0]
+    assert 9.0 <= float((y > 0).sum()) <= 11.0            # still ~10 bright pixels ...
+    assert float((y[:, 13:15] > 0).sum()) >= 9.0          # ... now down the middle columns
+
+
 def test_the_warp_leaves_the_unet_weights_as_they_were_and_needs_the_image_size():
     torch.manual_seed(0)
     plain = UNet(UNetOptions(width=4, depth=2), 1, 1, (28, 28))

@@ -5,8 +5,9 @@ localisation net reads the input and predicts a global transform, applied by res
 Why: a U-Net's output pixel follows its input pixel, the bias that makes inversion or edge maps easy and a
 rotation nearly impossible to express (benchmarks/RESULTS.md, DualGAN on MNIST <-> rotated). In front of it, a
 warp makes a global geometric change one parameter away, and the U-Net refines what the warp leaves.
-- `rotation`: theta = [[cos a, -sin a, 0], [sin a, cos a, 0]], one angle a per image (a rigid turn about the centre;
-  at a = +-90 degrees on a square image it moves pixel centres onto pixel centres, so it is exact);
+- `rotation`: theta = [[cos a, -sin a H/W, 0], [sin a W/H, cos a, 0]], one angle a per image: a rigid turn about
+  the centre in pixels (affine_grid's coordinates run over [-1, 1] on each side, hence the aspect ratio); at
+  a = +-90 degrees on a square image it moves pixel centres onto pixel centres, so it is exact;
 - `affine`: the six entries of theta (eq. 1), any linear map plus a shift.
 The last layer starts at zero, so the warp starts as the identity and the generator as the plain U-Net.
 Pixels the warp brings in from outside the image repeat the border (images here have a uniform background).
@@ -32,6 +33,7 @@ class Warp(nn.Module):
             raise ValueError(f"unknown warp {kind!r}")
         self.kind = kind
         h, w = image_size
+        self.aspect = h / w
         self.body = nn.Sequential(                     # two stride-2 convs, then a dense read of the whole map
             nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(LEAKY_SLOPE),
             nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(LEAKY_SLOPE), nn.Flatten())
@@ -54,7 +56,8 @@ class Warp(nn.Module):
             return out.view(-1, 2, 3)
         a = out[:, 0]
         cos, sin, zero = torch.cos(a), torch.sin(a), torch.zeros_like(a)
-        return torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+        return torch.stack([torch.stack([cos, -sin * self.aspect, zero], 1),
+                            torch.stack([sin / self.aspect, cos, zero], 1)], 1)
 
     def forward(self, x: Tensor) -> Tensor:
         theta = self.theta(x).to(x.dtype)
