@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from ..options import Options, opt
 from .layers import LEAKY_SLOPE, init_weights
-from .warp import Warp
+from .warp import Warp, WarpKind
 
 ImageNorm = Literal["batch", "instance", "none"]
 MAX_DENSE_WEIGHTS = 1 << 26   # 67M weights (256 MB in float32): a dense code beyond this is a config mistake
@@ -52,7 +52,7 @@ class UNetOptions(Options):
     bottleneck: Literal["conv", "dense"] = opt(
         "conv", "the innermost code: conv (pix2pix) or dense (a fully connected layer across the whole code, so "
                 "every output pixel can depend on every input pixel, which a rotation needs)")
-    warp: Literal["none", "rotation", "affine"] = opt(
+    warp: WarpKind = opt(
         "none", "a spatial transformer before the U-Net (Jaderberg et al. 2015): the input turned (rotation) or "
                 "mapped (affine) by a transform a small net predicts per image, starting at the identity")
 
@@ -84,8 +84,8 @@ class UNet(nn.Module):
                  image_size: tuple[int, int] | None = None):
         super().__init__()
         w, d = opts.width, opts.depth
-        if opts.warp != "none" and image_size is None:
-            raise ConfigError("a U-Net with a warp needs the image size")
+        if image_size is None and (opts.bottleneck == "dense" or opts.warp != "none"):
+            raise ConfigError("a U-Net with a dense bottleneck or a warp needs the image size")
         chans = [min(w << i, w * 8) for i in range(d)]
         self.down = nn.ModuleList()
         for i, c in enumerate(chans):
@@ -97,8 +97,6 @@ class UNet(nn.Module):
         self.skips = opts.skips
         self.dense = None
         if opts.bottleneck == "dense":
-            if image_size is None:
-                raise ConfigError("a dense U-Net bottleneck needs the image size")
             h, w_ = (s >> d for s in image_size)            # each stride-2 4x4 conv (padding 1) floors s / 2
             self.code_shape = (chans[-1], h, w_)
             n = chans[-1] * h * w_

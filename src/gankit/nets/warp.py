@@ -14,13 +14,15 @@ Pixels the warp brings in from outside the image repeat the border (images here 
 """
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .layers import LEAKY_SLOPE
 
-WARPS = ("none", "rotation", "affine")
+WarpKind = Literal["none", "rotation", "affine"]   # model.generator.warp
 _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
@@ -29,7 +31,7 @@ class Warp(nn.Module):
 
     def __init__(self, kind: str, in_channels: int, image_size: tuple[int, int], width: int = 16):
         super().__init__()
-        if kind not in WARPS[1:]:
+        if kind not in get_args(WarpKind)[1:]:
             raise ValueError(f"unknown warp {kind!r}")
         self.kind = kind
         h, w = image_size
@@ -40,14 +42,10 @@ class Warp(nn.Module):
         n = 2 * width * (h // 4) * (w // 4)
         self.head = nn.Sequential(nn.Linear(n, 32), nn.LeakyReLU(LEAKY_SLOPE),
                                   nn.Linear(32, 1 if kind == "rotation" else 6))
-        self.reset_identity()
-
-    def reset_identity(self) -> None:
-        """Zero the last layer's weights, its bias the identity transform: the warp starts as a no-op."""
-        last = self.head[-1]
+        last = self.head[-1]                          # zero weights, identity bias: the warp starts as a no-op
         with torch.no_grad():
             last.weight.zero_()
-            last.bias.copy_(torch.zeros(1) if self.kind == "rotation" else torch.tensor(_IDENTITY))
+            last.bias.copy_(torch.zeros(1) if kind == "rotation" else torch.tensor(_IDENTITY))
 
     def theta(self, x: Tensor) -> Tensor:
         """The (B, 2, 3) transforms for x, in affine_grid's normalised coordinates."""
