@@ -257,3 +257,28 @@ def test_adam_with_eps_inside_the_sqrt():
     assert abs(p.item()) == pytest.approx(1e-6 / math.sqrt(1e-12 + 1e-8), rel=1e-4)
     m, _ = tiny()
     assert isinstance(m.optimizers["D"], AdamEpsInSqrt)
+
+
+def test_the_recipe_keeps_the_codes_learning_rate_schedule():
+    """Regression (issue 23): the recipe said "the released code's settings" but trained at a constant rate;
+    the code holds lr for 200 of its 300 epochs, then decays it linearly to 0 (lr * min(3 - epoch/100, 1))."""
+    from gankit.models.optim import lr_factor
+
+    cfg = load_config("ssgan-mnist-100")
+    horizon = 300 * 600
+    for name in ("optim_d", "optim_g"):
+        o = getattr(cfg.model, name)
+        for epoch in (0, 100, 199, 200, 250, 299, 300):
+            want = min(3 - epoch / 100, 1.0)
+            assert lr_factor(o, epoch * 600, horizon) == pytest.approx(want, abs=1e-9), (name, epoch)
+    # A shortened run compresses the same shape: full rate for 2/3 of it, then linear to 0.
+    o = cfg.model.optim_d
+    assert lr_factor(o, 39 * 600, 60 * 600) == 1.0
+    assert lr_factor(o, 50 * 600, 60 * 600) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, 1.5])
+def test_decay_start_must_be_a_fraction(bad):
+    with pytest.raises(ConfigError, match="decay_start must be a fraction"):
+        load_config({"model": {"name": "gan", "optim_d": {"schedule": "linear", "decay_start": bad}},
+                     "train": {"steps": 5}})

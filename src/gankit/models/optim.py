@@ -28,6 +28,8 @@ class OptimConfig:
     schedule: Literal["constant", "linear", "cosine", "step"] = opt(
         "constant", "learning-rate schedule over decay_steps optimizer steps")
     decay_steps: Optional[int] = opt(None, "schedule length in this optimizer's steps; None = whole run")
+    decay_start: float = opt(0.0, "linear/cosine: fraction of the schedule held at the full rate before the decay "
+                                  "(Improved-GAN's code: 2/3, constant for 200 of 300 epochs)")
     step_size: int = opt(10000, "'step' schedule: multiply lr by gamma every step_size steps")
     gamma: float = opt(0.5, "'step' schedule factor")
 
@@ -37,6 +39,9 @@ class OptimConfig:
             raise ConfigError(f"{path}.betas must be two numbers in [0, 1), got {list(self.betas)}.")
         if self.decay_steps is not None:
             check_positive(self.decay_steps, f"{path}.decay_steps")
+        if not 0.0 <= self.decay_start < 1.0:
+            raise ConfigError(f"{path}.decay_start must be a fraction in [0, 1) of the schedule's length, got "
+                              f"{self.decay_start!r}.")
         check_positive(self.step_size, f"{path}.step_size")
 
 
@@ -92,6 +97,7 @@ def lr_factor(cfg: OptimConfig, step: int, horizon: int | None) -> float:
     if cfg.schedule == "step":
         return cfg.gamma ** (step // cfg.step_size)
     t = min(step / length, 1.0) if length else 0.0
+    t = max(0.0, t - cfg.decay_start) / (1.0 - cfg.decay_start)   # held at 1 until decay_start, then decayed
     if cfg.schedule == "linear":          # linear decay to 0, as in WGAN-GP's reference code
         return 1.0 - t
     return 0.5 * (1.0 + math.cos(math.pi * t))   # cosine

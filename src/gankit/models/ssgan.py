@@ -9,6 +9,7 @@ last hidden layer (sec. 3.1). Networks and settings follow the authors' released
   (Salimans & Kingma 2016), Gaussian noise of std 0.3 on the input and 0.5 after each hidden layer;
 - G: MLP 100-500-500-784, batch norm + softplus, weight-normalised sigmoid output, U(0, 1) noise;
 - Adam lr 0.003, beta1 0.5 (denominator sqrt(v + 1e-8), the Theano code's form), batch 100 labelled + 100 unlabelled (+ 100 generated), 300 epochs;
+  the rate held for 200 epochs, then linear to 0 (recipe `ssgan-mnist-100`: `schedule: linear, decay_start: 2/3`);
 - the test error is measured with a running average of D's parameters (rate 1e-4), without the noise.
 
 `unlabeled_weight: 0` turns the model into the supervised-only baseline: the same classifier on the same
