@@ -282,3 +282,8 @@ def test_decay_start_must_be_a_fraction(bad):
     with pytest.raises(ConfigError, match="decay_start must be a fraction"):
         load_config({"model": {"name": "gan", "optim_d": {"schedule": "linear", "decay_start": bad}},
                      "train": {"steps": 5}})
+
+
+def test_decay_start_needs_a_decaying_schedule():
+    with pytest.raises(ConfigError, match="schedule is 'constant'; set config.model.optim_g.schedule to linear or cosine"):
+        load_config({"model": {"name": "gan", "optim_g": {"decay_start": 0.5}}, "train": {"steps": 5}})

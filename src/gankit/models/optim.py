@@ -42,6 +42,9 @@ class OptimConfig:
         if not 0.0 <= self.decay_start < 1.0:
             raise ConfigError(f"{path}.decay_start must be a fraction in [0, 1) of the schedule's length, got "
                               f"{self.decay_start!r}.")
+        if self.decay_start and self.schedule not in ("linear", "cosine"):
+            raise ConfigError(f"{path}.decay_start = {self.decay_start} holds the rate before a decay, but the "
+                              f"schedule is {self.schedule!r}; set {path}.schedule to linear or cosine.")
         check_positive(self.step_size, f"{path}.step_size")
 
 
