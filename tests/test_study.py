@@ -3,6 +3,7 @@ run, writes csv/json/html), the statistics, the Python API and the CLI."""
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 import gankit
 from gankit.study import SpecError, read_spec
-from gankit.study.plan import plan, prepare
+from gankit.study.plan import claim_directory, plan, prepare
 from gankit.study.spec import parse_budget, parse_spec, spec_names
 
 TINY = {"model.generator.hidden": [16], "model.discriminator.hidden": [16], "train.batch_size": 32,
@@ -144,6 +145,15 @@ def test_a_tiny_study_runs_reports_and_skips_what_is_done(tmp_path):
     assert again.results["summary"] == res.results["summary"]
     calls = again.results["made"]["invocations"]
     assert [c["by_action"] for c in calls] == [{"train": 4}, {"done": 4}] and "Invocations" in again.report.read_text()
+    # runs copied into a new folder (a screen's seeds taken into a longer study) are kept there with --force
+    bigger = tmp_path / "bigger"
+    shutil.copytree(out / "runs", bigger / "runs")
+    with pytest.raises(gankit.GankitError, match="--force to use it"):
+        gankit.compare(tiny_spec(seeds=3), bigger, log=quiet)
+    claim_directory(bigger, parse_spec(tiny_spec(seeds=3)), force=True)
+    assert {(p.label, p.seed): p.action for p in plan(parse_spec(tiny_spec(seeds=3)), bigger)} == {
+        ("gan-ring", 0): "done", ("lsgan-ring", 0): "done", ("gan-ring", 1): "done", ("lsgan-ring", 1): "done",
+        ("gan-ring", 2): "train", ("lsgan-ring", 2): "train"}
     # a changed entry re-runs only its own runs (the old ones kept under superseded/); a longer budget resumes
     changed = tiny_spec(entries=["gan-ring", {"recipe": "lsgan-ring", "overrides": {"model.optim_d.lr": 1e-4}}])
     actions = {(p.label, p.seed): p.action for p in plan(parse_spec(changed), out)}

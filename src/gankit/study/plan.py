@@ -95,7 +95,8 @@ def claim_directory(out: Path, spec: Spec, force: bool = False) -> None:
                               "--out, or --force to add this study's runs there anyway.")
     elif out.exists() and any(out.iterdir()) and not force:
         raise GankitError(f"{str(out)!r} is not empty and holds no study ({STUDY_JSON}); give an empty or new "
-                          "--out directory.")
+                          "--out directory, or --force to use it (runs/LABEL/seedN folders already there whose "
+                          "config matches the spec are kept as done).")
     out.mkdir(parents=True, exist_ok=True)
     (out / STUDY_JSON).write_text(json.dumps({"name": spec.name, "spec": spec.to_dict(),
                                               "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
