@@ -1,4 +1,5 @@
 """DualGAN and two-domain data: the pairs, the known translations, the losses, the steps, resume, translate."""
+import math
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from gankit.data.base import Dataset
 from gankit.data.transforms import TRANSFORMS, invert, rotate90, rotate270, sobel_edges
 from gankit.engine.api import resume, train
 from gankit.errors import ConfigError, DataError, GankitError
-from gankit.metrics.translation import ssim, translation_metrics
+from gankit.metrics.translation import class_mapping, ssim, translation_metrics
 from gankit.models import Batch, build_model
 from gankit.run import load_run, translate
 
@@ -225,6 +226,34 @@ def test_translation_metrics_on_a_perfect_translator():
     scores = translation_metrics(lambda x, d: -x, data)
     assert scores["a2b_mse"] == 0 and scores["b2a_ssim"] == pytest.approx(1.0)
     assert scores["a2b_cycle_l1"] == 0
+
+
+def test_class_mapping_against_hand_computed_values():
+    src = torch.tensor([0, 0, 1, 1])
+    perm = class_mapping(src, torch.tensor([1, 1, 0, 0]), 2)     # a bijection between the label sets
+    assert perm == {"class_nmi": pytest.approx(1.0), "class_map": 1.0}
+    const = class_mapping(src, torch.tensor([1, 1, 1, 1]), 2)    # everything read as one class: deterministic, uninformative
+    assert const == {"class_nmi": 0.0, "class_map": 1.0}
+    indep = class_mapping(src, torch.tensor([0, 1, 0, 1]), 2)    # the class read is independent of the source
+    assert indep["class_nmi"] == pytest.approx(0.0, abs=1e-12) and indep["class_map"] == 0.5
+    # S = (0, 0, 0, 1), R = (0, 0, 1, 1): H(S) = h(1/4), H(R) = log 2, I = H(R) - H(R|S) = log 2 - 3/4 h(1/3)
+    part = class_mapping(torch.tensor([0, 0, 0, 1]), torch.tensor([0, 0, 1, 1]), 2)
+    h = lambda q: -(q * math.log(q) + (1 - q) * math.log(1 - q))
+    mi = math.log(2) - 0.75 * h(1 / 3)
+    assert part["class_nmi"] == pytest.approx(2 * mi / (h(0.25) + math.log(2)))
+    assert part["class_map"] == 0.75
+
+
+def test_mnist_fashion_metrics_read_the_class_mapping():
+    try:
+        data = load_dataset(load_config({"data": {"name": "pair", "pair": "mnist-fashion", "limit": 20,
+                                                  "test_limit": 200}, "train": {"steps": 1}}).data)
+    except DataError as e:
+        pytest.skip(f"Fashion-MNIST is not installed: {e}")
+    scores = translation_metrics(lambda x, d: x, data)     # the identity: a digit read as a garment, and back
+    for d in ("a2b", "b2a"):
+        assert 0 <= scores[f"{d}_class_nmi"] <= 1 and 0 < scores[f"{d}_class_map"] <= 1
+        assert f"{d}_mse" not in scores and f"{d}_label_acc" not in scores
 
 
 # ------------------------------------------------------------------------------------------- runs

@@ -48,6 +48,8 @@ def test_rank_marks_the_best_and_what_is_within_noise():
     assert stats.rank(summary, "modes")[0] == "c"            # higher is better
     assert stats.rank(summary, "kid_std") == (None, {})      # a diagnostic is not ranked
     assert stats.direction("test_error") == "min" and stats.direction("q_accuracy") == "max"
+    assert stats.direction("a2b_class_nmi") == "max" and stats.direction("b2a_class_map") is None
+    assert stats.direction("b2a_fid") == "min" and stats.direction("a2b_label_flip") == "min"
 
 
 def test_curves_over_seeds_and_the_best_reachable_within_a_budget():

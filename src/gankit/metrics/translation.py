@@ -11,6 +11,11 @@ For a pair with a known translation T (paired test split: test[j] = (x_j, T(x_j)
 Every pair: `*_cycle_l1` = mean |x - G_B(G_A(x))| (and b2a likewise) in [0, 1] units; where a bundled
 classifier fits the target domain's images (1 x 28 x 28), `*_fid` / `*_kid`: translations against real
 target-domain test images on that classifier's features (for T pairs: the source dataset's classifier).
+For a pair with no known T whose two domains are labelled (mnist-fashion), how the target domain's classifier
+reads the translations against their source labels (`class_mapping`): `*_class_nmi`, the normalised mutual
+information between the source class and the class read (1: the translation maps classes to classes, 0: the
+class read tells nothing of the source), and `*_class_map`, the share of translations read as their source
+class's most common target class (1: a deterministic class-to-class map).
 """
 from __future__ import annotations
 
@@ -67,6 +72,21 @@ def label_scores(classifier: ClassifierFeatures, x: Tensor, labels: Tensor) -> d
             "label_flip": float(((pred != labels) & (conf > FLIP_CONFIDENCE)).float().mean())}
 
 
+def class_mapping(source: Tensor, read: Tensor, n_classes: int) -> dict[str, float]:
+    """`class_nmi` = 2 I(S; R) / (H(S) + H(R)) (the arithmetic normalisation; 0 when both are constant) and
+    `class_map` = sum over source classes s of max_r N(s, r) / N, from the joint counts of source labels S
+    and the classes R read on their translations."""
+    joint = torch.zeros(n_classes, n_classes, dtype=torch.float64)
+    joint.index_put_((source.long().cpu(), read.long().cpu()), torch.ones(len(source), dtype=torch.float64),
+                     accumulate=True)
+    p = joint / joint.sum()
+    ps, pr = p.sum(1), p.sum(0)
+    nz = p > 0
+    mi = float((p[nz] * (p[nz] / (ps[:, None] * pr[None, :])[nz]).log()).sum())
+    h = float(-(ps[ps > 0] * ps[ps > 0].log()).sum() - (pr[pr > 0] * pr[pr > 0].log()).sum())
+    return {"class_nmi": 2 * mi / h if h > 0 else 0.0, "class_map": float(joint.max(1).values.sum() / joint.sum())}
+
+
 def translation_metrics(translate: Callable[[Tensor, str], Tensor], data, n: int | None = None) -> dict[str, float]:
     """The metrics above for `translate(images, direction)` on `data`'s test split (first n pairs)."""
     if data.test is None:
@@ -91,6 +111,12 @@ def translation_metrics(translate: Callable[[Tensor, str], Tensor], data, n: int
         if inverse is not None:
             out.update({f"a2b_{k}": s for k, s in label_scores(clf, inverse(fake_v), labels[:, 0]).items()})
         out.update({f"b2a_{k}": s for k, s in label_scores(clf, fake_u, labels[:, 1]).items()})
+    elif labels is not None and transform is None and name_a and name_b and _fits_classifier(u) \
+            and _fits_classifier(v):
+        for d, fake, src, name in (("a2b", fake_v, labels[:, 0], name_b), ("b2a", fake_u, labels[:, 1], name_a)):
+            probs = ClassifierFeatures(name).probs(fake)
+            n_classes = max(probs.shape[1], int(src.max()) + 1)
+            out.update({f"{d}_{k}": s for k, s in class_mapping(src, probs.argmax(1), n_classes).items()})
     for d, fake, real, name in (("a2b", fake_v, v, name_b), ("b2a", fake_u, u, name_a)):
         if name and _fits_classifier(real) and len(real) >= 2:
             clf = ClassifierFeatures(name)

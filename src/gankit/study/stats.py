@@ -26,7 +26,7 @@ def direction(metric: str) -> str | None:
         metric = metric[4:]
         if metric in ("mse", "cycle_l1", "label_flip"):
             return "min"
-        if metric in ("ssim", "label_acc"):
+        if metric in ("ssim", "label_acc", "class_nmi"):   # class_map is shown, not ranked: 1 also when all read as one class
             return "max"
     if metric in LOWER or metric.endswith("_error"):
         return "min"
