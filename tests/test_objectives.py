@@ -169,6 +169,36 @@ def test_minibatch_discrimination_model():
     assert torch.isfinite(out["loss_d"]) and D.head[0].T.grad is not None
 
 
+def test_released_minibatch_layer_initialises_from_the_first_batch():
+    layer = MinibatchDiscrimination(2, kernels=1, kernel_dim=2, released=True)
+    with torch.no_grad():
+        layer.T.copy_(torch.eye(2))                    # weight-normalised columns: W = I * exp(0)
+    f = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])   # nearest neighbours at L1 1, 1, 2: mean 4/3
+    out = layer(f)
+    s = (4 / 3) / 2                                     # distances divided by half the mean nearest distance
+    e = math.exp
+    o = torch.tensor([e(-1 / s) + e(-2 / s), e(-1 / s) + e(-3 / s), e(-2 / s) + e(-3 / s)])
+    assert bool(layer.initialised) and layer.log_scale.detach().tolist() == pytest.approx([-math.log(s)] * 2)
+    assert layer.bias.item() == pytest.approx(-o.mean().item())
+    assert torch.allclose(out[:, 2], o - o.mean(), atol=1e-6)   # centred on the first batch
+    again = layer(f)                                    # initialised once: the same map from now on
+    assert torch.allclose(again, out, atol=1e-6) and torch.equal(again[:, :2], f)
+    fresh = MinibatchDiscrimination(2, kernels=1, kernel_dim=2, released=True).eval()
+    fresh(f)
+    assert not bool(fresh.initialised)                 # never from an evaluation pass
+
+
+def test_released_minibatch_layer_in_a_model_and_its_checkpoint():
+    m, data = model("gan", minibatch_disc=True, mbd_layer="released", mbd_kernels=7, mbd_kernel_dim=3)
+    layer = m.nets["D"].head[0]
+    assert layer.released and not bool(layer.initialised)
+    out = m.train_step(Batch(data.train[:8]), 0)
+    assert torch.isfinite(out["loss_d"]) and bool(layer.initialised) and layer.log_scale.grad is not None
+    assert "head.0.initialised" in m.nets["D"].state_dict()      # a resumed run does not initialise again
+    with pytest.raises(ConfigError, match="minibatch_disc: false"):
+        model("gan", mbd_layer="released")
+
+
 def test_feature_matching_loss_by_hand():
     real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])       # mean (2, 3)
     fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]])       # mean (1, 1)

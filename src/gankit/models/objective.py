@@ -43,6 +43,9 @@ class ObjectiveOptions(ModelOptions):
     minibatch_disc: bool = opt(False, "minibatch discrimination layer before D's output (Improved-GAN 3.2)")
     mbd_kernels: int = opt(100, "minibatch discrimination: number of kernels B")
     mbd_kernel_dim: int = opt(5, "minibatch discrimination: dimension C of each kernel")
+    mbd_layer: Literal["paper", "released"] = opt(
+        "paper", "minibatch discrimination layer: the paper's plain T, or the released code's (weight-normalised "
+                 "T, scale initialised from the first batch, a bias on o)")
     historical_averaging: float = opt(0.0, "weight of ||theta - mean of past theta||^2 for G and D (Improved-GAN 3.3)")
     label_smoothing: float = opt(0.0, "one-sided label smoothing: real target 1 - this (Improved-GAN 3.4)")
     reuse_fake: bool = opt(False, "G's update uses the fakes of the D step just before it instead of fresh "
@@ -77,6 +80,9 @@ class ObjectiveOptions(ModelOptions):
             raise ConfigError(f"{path}.historical_averaging must be >= 0, got {self.historical_averaging}.")
         if self.mbd_kernels <= 0 or self.mbd_kernel_dim <= 0:
             raise ConfigError(f"{path}.mbd_kernels and mbd_kernel_dim must be positive.")
+        if self.mbd_layer != "paper" and not self.minibatch_disc:
+            raise ConfigError(f"{path}.mbd_layer = {self.mbd_layer!r} chooses the minibatch discrimination layer, "
+                              "which is off (minibatch_disc: false); set minibatch_disc: true or drop mbd_layer.")
 
 
 class ObjectiveModel(Model):
@@ -104,7 +110,8 @@ class ObjectiveModel(Model):
             raise ConfigError(f"feature matching and minibatch discrimination need a discriminator that "
                               f"exposes its last hidden layer (features); {type(D).__name__} does not.")
         if o.minibatch_disc:
-            D.head = nn.Sequential(MinibatchDiscrimination(D.feature_dim, o.mbd_kernels, o.mbd_kernel_dim),
+            D.head = nn.Sequential(MinibatchDiscrimination(D.feature_dim, o.mbd_kernels, o.mbd_kernel_dim,
+                                                           released=o.mbd_layer == "released"),
                                    nn.Linear(D.feature_dim + o.mbd_kernels, 1))
         self.averages: dict[str, list[Tensor]] = {}
         self.average_count = 0
@@ -128,6 +135,10 @@ class ObjectiveModel(Model):
 
     def d_step(self, batch: Batch) -> dict[str, Tensor]:
         o, D = self.opts, self.nets["D"]
+        mbd = D.head[0] if o.minibatch_disc else None
+        if mbd is not None and mbd.released and not bool(mbd.initialised):
+            with torch.no_grad():   # the released code initialises its MBD layer on a batch of real data
+                mbd(D.features(batch.x))
         if self._keep:
             lat = self.latent(batch.x.shape[0])
             kept = self.generate(**lat)

@@ -126,16 +126,57 @@ class MinibatchDiscrimination(nn.Module):
     f(x_i) in R^A is multiplied by a learned tensor T (A x B x C) into M_i (B x C); for each of the B
     kernels c_b(x_i, x_j) = exp(-||M_{i,b} - M_{j,b}||_1), o(x_i)_b = sum_{j != i} c_b(x_i, x_j), and the
     layer outputs [f(x_i), o(x_i)] in R^(A + B). A sample's similarity to itself (always 1) is left out.
+
+    `released=True` is the layer of the authors' code (openai/improved-gan, mnist_svhn_cifar10/nn.py): T is
+    weight-normalised (T = theta / ||theta|| * exp(s), per column) and initialised from the first training batch
+    so that a sample's mean L1 distance to its nearest neighbour is 2 in every kernel, and o gets a bias b,
+    initialised to minus o's mean on that batch. With the plain layer the kernels can start where every
+    exp(-distance) is ~0, so o carries no signal and no gradient.
     """
 
-    def __init__(self, in_features: int, kernels: int = 100, kernel_dim: int = 5):
+    def __init__(self, in_features: int, kernels: int = 100, kernel_dim: int = 5, released: bool = False):
         super().__init__()
-        self.kernels, self.kernel_dim = kernels, kernel_dim
-        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.1)
+        self.kernels, self.kernel_dim, self.released = kernels, kernel_dim, released
+        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * (0.05 if released else 0.1))
+        if released:
+            self.log_scale = nn.Parameter(torch.zeros(kernels * kernel_dim))
+            self.bias = nn.Parameter(torch.zeros(kernels))
+            self.register_buffer("initialised", torch.tensor(False))
+
+    def weight(self) -> torch.Tensor:
+        if not self.released:
+            return self.T
+        return self.T / self.T.norm(dim=0, keepdim=True) * self.log_scale.exp()
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        m = (f @ self.T).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)  # (B, N, C)
+        m = (f @ self.weight()).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)  # (B, N, C)
         # (B, N, N) L1 distances; cdist does not build the (N, N, B, C) differences (4x faster on CPU at N 256)
         dist = torch.cdist(m, m, p=1.0)
-        o = torch.exp(-dist).sum(2).t() - 1.0                                    # drop j == i: exp(0) = 1
-        return torch.cat([f, o.to(f.dtype)], dim=1)
+        if self.released and self.training and not bool(self.initialised) and len(f) > 1:
+            dist = self._initialise(dist)
+        o = (torch.exp(-dist).sum(2).t() - 1.0).to(f.dtype)                      # drop j == i: exp(0) = 1
+        return torch.cat([f, o + self.bias if self.released else o], dim=1)
+
+    @torch.no_grad()
+    def _initialise(self, dist: torch.Tensor) -> torch.Tensor:
+        """The released code's data-dependent init: rescale each kernel so that the mean nearest-neighbour
+        distance is 2, then centre o with the bias. Returns the rescaled distances."""
+        n = dist.shape[1]
+        nearest = (dist + torch.eye(n, dtype=dist.dtype, device=dist.device) * 1e6).min(2).values.mean(1)  # (B,)
+        half = _mean_over_ranks((0.5 * nearest).clamp_min(1e-12))   # DDP: every rank starts from the same layer
+        self.log_scale.sub_(half.log().repeat_interleave(self.kernel_dim))
+        dist = dist / half[:, None, None]
+        self.bias.copy_(_mean_over_ranks(-(torch.exp(-dist).sum(2) - 1.0).mean(1)))
+        self.initialised.fill_(True)
+        return dist
+
+
+def _mean_over_ranks(t: torch.Tensor) -> torch.Tensor:
+    """t averaged over the processes of a torch.distributed run (t itself outside one)."""
+    import torch.distributed as tdist
+
+    if tdist.is_available() and tdist.is_initialized():
+        t = t.clone()
+        tdist.all_reduce(t)
+        t /= tdist.get_world_size()
+    return t
