@@ -130,8 +130,7 @@ class MinibatchDiscrimination(nn.Module):
     `released=True` is the layer of the authors' code (openai/improved-gan, mnist_svhn_cifar10/nn.py): T is
     weight-normalised (T = theta / ||theta|| * exp(s), per column) and initialised from the first training batch
     so that a sample's mean L1 distance to its nearest neighbour is 2 in every kernel, and o gets a bias b,
-    initialised to minus o's mean on that batch. With the plain layer the kernels can start where every
-    exp(-distance) is ~0, so o carries no signal and no gradient.
+    initialised to minus o's mean on that batch: the kernels' scale follows the data instead of a fixed init.
     """
 
     def __init__(self, in_features: int, kernels: int = 100, kernel_dim: int = 5, released: bool = False):
