@@ -111,16 +111,21 @@ def translation_metrics(translate: Callable[[Tensor, str], Tensor], data, n: int
         if inverse is not None:
             out.update({f"a2b_{k}": s for k, s in label_scores(clf, inverse(fake_v), labels[:, 0]).items()})
         out.update({f"b2a_{k}": s for k, s in label_scores(clf, fake_u, labels[:, 1]).items()})
-    elif labels is not None and transform is None and name_a and name_b and _fits_classifier(u) \
-            and _fits_classifier(v):
-        for d, fake, src, name in (("a2b", fake_v, labels[:, 0], name_b), ("b2a", fake_u, labels[:, 1], name_a)):
-            probs = ClassifierFeatures(name).probs(fake)
-            n_classes = max(probs.shape[1], int(src.max()) + 1)
-            out.update({f"{d}_{k}": s for k, s in class_mapping(src, probs.argmax(1), n_classes).items()})
-    for d, fake, real, name in (("a2b", fake_v, v, name_b), ("b2a", fake_u, u, name_a)):
-        if name and _fits_classifier(real) and len(real) >= 2:
-            clf = ClassifierFeatures(name)
-            real_f, fake_f = clf.features(real), clf.features(fake)
+    # no known T but labelled domains: the target classifier's reading of the translations, from the same pass
+    # over the fakes as their FID features
+    mapping = (labels is not None and transform is None and name_a and name_b
+               and _fits_classifier(u) and _fits_classifier(v))
+    for d, fake, real, name, src in (("a2b", fake_v, v, name_b, 0), ("b2a", fake_u, u, name_a, 1)):
+        scored = name and _fits_classifier(real) and len(real) >= 2
+        if not (scored or mapping):
+            continue
+        clf = ClassifierFeatures(name)
+        fake_f, probs = clf.features_and_probs(fake)
+        if mapping:
+            n_classes = max(probs.shape[1], int(labels[:, src].max()) + 1)
+            out.update({f"{d}_{k}": s for k, s in class_mapping(labels[:, src], probs.argmax(1), n_classes).items()})
+        if scored:
+            real_f = clf.features(real)
             if len(real_f) > real_f.shape[1]:
                 out[f"{d}_fid"] = fid(real_f, fake_f)
             out[f"{d}_kid"] = kid(real_f, fake_f, subsets=20)[0]
