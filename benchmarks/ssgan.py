@@ -2,12 +2,16 @@
 
     python benchmarks/ssgan.py train ssgan-mnist-100 --seeds 0 1 2 3 4 [--budget 60m] [--threads 1]
     python benchmarks/ssgan.py summarize runs/ssgan100-seed0 runs/ssgan100-seed1 ...
+    python benchmarks/ssgan.py confusion RUN [RUN ...] [--pictures DIR]
 
 `train` runs the recipe once per seed (the labelled subset follows the seed) into runs/bench-ssgan/, then
 summarizes. `summarize` reads the runs' logs (losses.jsonl: eval_test_error every epoch): final and best
 test error of the averaged classifier, the raw classifier's final error, epochs, training seconds; prints a
 markdown table with mean and spread, writes benchmarks/results/ssgan-<recipe>.json and the curves of test
 error against epoch to docs/ssgan/<recipe>-error.png, and copies each run's last sample grid.
+`confusion` loads each run's checkpoint and reads the test set with its averaged classifier: per-class error and the
+most frequent (true -> predicted) confusions; with --pictures, a grid of the test images of the most frequent
+confusion and one of the run's labelled images (a row per class) for each run.
 """
 from __future__ import annotations
 
@@ -74,6 +78,38 @@ def summarize(run_dirs: list[Path], name: str) -> None:
         shutil.copy(d / "samples.png", docs / f"{name}-seed{r['seed']}-samples.png")
 
 
+def confusion(run_dirs: list[Path], pictures: Path | None) -> None:
+    import torch
+
+    from gankit.run import load_run
+    from gankit.viz.grid import save_grid
+
+    for rd in run_dirs:
+        run = load_run(rd, "cpu")
+        m = run.model
+        x, y = m._test
+        pred = m.classify(x)
+        wrong = pred != y
+        k = int(y.max()) + 1
+        conf = torch.zeros(k, k, dtype=torch.long)
+        conf.index_put_((y[wrong], pred[wrong]), torch.ones(int(wrong.sum()), dtype=torch.long), accumulate=True)
+        pairs = sorted(((int(conf[a, b]), a, b) for a in range(k) for b in range(k) if conf[a, b]), reverse=True)
+        per_class = [100 * wrong[y == c].float().mean().item() for c in range(k)]
+        print(f"{rd}: step {run.step}, test error {100 * wrong.float().mean().item():.2f} %")
+        print("  error per class (%):", " ".join(f"{c}:{e:.1f}" for c, e in enumerate(per_class)))
+        print("  most frequent confusions (true -> predicted: images):",
+              ", ".join(f"{a}->{b}: {n}" for n, a, b in pairs[:6]))
+        if pictures is not None and pairs:
+            pictures.mkdir(parents=True, exist_ok=True)
+            n, a, b = pairs[0]
+            tag = f"{rd.parent.name}-{rd.name}" if rd.name.startswith("seed") else rd.name
+            save_grid(x[(y == a) & (pred == b)][:64], pictures / f"{tag}-{a}-as-{b}.png", nrow=8)
+            lab_x, lab_y = run.data.train[m.labelled], run.data.train_labels[m.labelled]
+            order = torch.argsort(lab_y, stable=True)
+            save_grid(lab_x[order], pictures / f"{tag}-labelled.png", nrow=len(lab_y) // k)
+            print(f"  pictures: {pictures}/{tag}-{a}-as-{b}.png, {tag}-labelled.png")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -86,7 +122,13 @@ def main() -> None:
     s = sub.add_parser("summarize")
     s.add_argument("runs", nargs="+")
     s.add_argument("--name", default=None, help="name of the result files (default: the first run's folder)")
+    c = sub.add_parser("confusion")
+    c.add_argument("runs", nargs="+")
+    c.add_argument("--pictures", type=Path, default=None, help="folder for the confusion and labelled-set grids")
     a = ap.parse_args()
+    if a.cmd == "confusion":
+        confusion([Path(d) for d in a.runs], a.pictures)
+        return
     if a.cmd == "summarize":
         dirs = [Path(d) for d in a.runs]
         summarize(dirs, a.name or dirs[0].name)
