@@ -81,11 +81,17 @@ def summarize(run_dirs: list[Path], name: str) -> None:
 def confusion(run_dirs: list[Path], pictures: Path | None) -> None:
     import torch
 
+    from gankit.errors import GankitError
     from gankit.run import load_run
     from gankit.viz.grid import save_grid
 
     for rd in run_dirs:
-        run = load_run(rd, "cpu")
+        try:
+            run = load_run(rd, "cpu")
+        except GankitError as e:
+            raise SystemExit(f"confusion: {e}")
+        if run.config.model.name != "ssgan":
+            raise SystemExit(f"confusion: {rd} is a {run.config.model.name!r} run; this reads ssgan classifiers.")
         m = run.model
         x, y = m._test
         pred = m.classify(x)
