@@ -82,6 +82,7 @@ def confusion(run_dirs: list[Path], pictures: Path | None) -> None:
     import torch
 
     from gankit.errors import GankitError
+    from gankit.metrics.counts import count_table
     from gankit.run import load_run
     from gankit.viz.grid import save_grid
 
@@ -97,8 +98,7 @@ def confusion(run_dirs: list[Path], pictures: Path | None) -> None:
         pred = m.classify(x)
         wrong = pred != y
         k = int(y.max()) + 1
-        conf = torch.zeros(k, k, dtype=torch.long)
-        conf.index_put_((y[wrong], pred[wrong]), torch.ones(int(wrong.sum()), dtype=torch.long), accumulate=True)
+        conf = count_table(y[wrong], pred[wrong], k, k)
         pairs = sorted(((int(conf[a, b]), a, b) for a in range(k) for b in range(k) if conf[a, b]), reverse=True)
         per_class = [100 * wrong[y == c].float().mean().item() for c in range(k)]
         print(f"{rd}: step {run.step}, test error {100 * wrong.float().mean().item():.2f} %")

@@ -7,13 +7,13 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
+from .counts import count_table
+
 
 def hungarian_accuracy(pred: Tensor, labels: Tensor, n_pred: int, n_labels: int) -> tuple[float, list[int]]:
     """Accuracy of `pred` (cluster ids) after mapping clusters to labels one-to-one so as to maximise it;
     returns (accuracy, mapping[cluster] = label, -1 where a cluster gets none)."""
-    confusion = torch.zeros(n_pred, n_labels, dtype=torch.long)
-    confusion.index_put_((pred.long().cpu(), labels.long().cpu()), torch.ones(len(pred), dtype=torch.long),
-                         accumulate=True)
+    confusion = count_table(pred, labels, n_pred, n_labels)
     rows, cols = linear_sum_assignment(confusion.numpy(), maximize=True)
     mapping = [-1] * n_pred
     for r, c in zip(rows, cols):

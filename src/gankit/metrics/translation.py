@@ -27,6 +27,7 @@ from torch import Tensor
 
 from ..data.transforms import TRANSFORMS
 from .classifier import IMAGE_SHAPE, ClassifierFeatures
+from .counts import count_table
 from .fid import fid, kid
 
 FLIP_CONFIDENCE = 0.9
@@ -76,9 +77,7 @@ def class_mapping(source: Tensor, read: Tensor, n_classes: int) -> dict[str, flo
     """`class_nmi` = 2 I(S; R) / (H(S) + H(R)) (the arithmetic normalisation; 0 when both are constant) and
     `class_map` = sum over source classes s of max_r N(s, r) / N, from the joint counts of source labels S
     and the classes R read on their translations."""
-    joint = torch.zeros(n_classes, n_classes, dtype=torch.float64)
-    joint.index_put_((source.long().cpu(), read.long().cpu()), torch.ones(len(source), dtype=torch.float64),
-                     accumulate=True)
+    joint = count_table(source, read, n_classes, n_classes, torch.float64)
     p = joint / joint.sum()
     ps, pr = p.sum(1), p.sum(0)
     nz = p > 0
