@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -11,10 +12,15 @@ from ..errors import ConfigError
 
 
 def labelled_subset(labels: Tensor, per_class: int, n_classes: int, seed: int,
-                    option: str = "model.labels_per_class") -> Tensor:
+                    option: str = "model.labels_per_class", draw: str = "torch") -> Tensor:
     """Indices of a balanced labelled subset: the first `per_class` images of each class in a seeded
-    permutation of the training set (the authors' selection)."""
-    perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    permutation of the training set (the authors' selection). `draw="numpy"` permutes with numpy's
+    RandomState(seed), as openai/improved-gan's scripts do (`data_rng.permutation`), so that with their
+    `--seed_data` and MNIST in its canonical order the subset is theirs, image for image."""
+    if draw == "numpy":
+        perm = torch.from_numpy(np.random.RandomState(seed).permutation(len(labels)))
+    else:
+        perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
     picked = []
     for k in range(n_classes):
         idx = perm[labels[perm] == k]

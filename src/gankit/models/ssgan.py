@@ -8,8 +8,8 @@ last hidden layer (sec. 3.1). Networks and settings follow the authors' released
 - D: MLP 784-1000-500-250-250-250-10, ReLU, weight normalisation with data-dependent initialisation
   (Salimans & Kingma 2016), Gaussian noise of std 0.3 on the input and 0.5 after each hidden layer;
 - G: MLP 100-500-500-784, batch norm + softplus, weight-normalised sigmoid output, U(0, 1) noise;
-- Adam lr 0.003, beta1 0.5 (denominator sqrt(v + 1e-8), the Theano code's form), batch 100 labelled + 100 unlabelled (+ 100 generated), 300 epochs;
-  the rate held for 200 epochs, then linear to 0 (recipe `ssgan-mnist-100`: `schedule: linear, decay_start: 2/3`);
+- Adam lr 0.003, beta1 0.5 (denominator sqrt(v + 1e-8), the Theano code's form), batch 100 labelled + 100 unlabelled (+ 100 generated), 300 epochs
+  at a constant rate (the MNIST script has no schedule; the hold-then-decay one is the CIFAR-10 script's);
 - the test error is measured with a running average of D's parameters (rate 1e-4), without the noise.
 
 `unlabeled_weight: 0` turns the model into the supervised-only baseline: the same classifier on the same
@@ -39,6 +39,10 @@ from .labelled import _Cycle, labelled_subset  # noqa: F401  (labelled_subset: a
 class SSGANOptions(Options):
     labels_per_class: int = opt(10, "labelled images per class (paper: 10 on MNIST, i.e. 100 labels)")
     label_seed: Optional[int] = opt(None, "seed of the labelled subset; None = the run's train.seed")
+    label_draw: Literal["torch", "numpy"] = opt(
+        "torch", "how label_seed permutes the training set before the first labels_per_class of each class are "
+                 "taken: torch, or numpy's RandomState as the released code (with label_seed 1, its --seed_data "
+                 "default, its own labelled MNIST images)")
     unlabeled_weight: float = opt(1.0, "weight of the unsupervised loss; 0 = supervised-only baseline")
     z_dim: int = opt(100, "size of the noise vector z (paper: 100, U(0, 1))")
     noise: Literal["uniform01", "uniform", "normal"] = opt("uniform01", "distribution of z")
@@ -203,7 +207,8 @@ class SSGAN(Model):
         # torch.initial_seed() is the run's train.seed (the trainer seeds before building the model).
         seed = o.label_seed if o.label_seed is not None else torch.initial_seed() % 2**31
         self.label_seed = int(seed)
-        self.labelled = labelled_subset(data.train_labels, o.labels_per_class, data.n_classes, self.label_seed)
+        self.labelled = labelled_subset(data.train_labels, o.labels_per_class, data.n_classes, self.label_seed,
+                                        draw=o.label_draw)
         # Images in [-1, 1] (toolkit convention) -> [0, 1], the range of the paper's noise levels and sigmoid G.
         self._x_lab = ((data.train[self.labelled] + 1) / 2).flatten(1).to(self.device)
         self._y_lab = data.train_labels[self.labelled].to(self.device)
