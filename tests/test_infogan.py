@@ -239,3 +239,64 @@ def test_augment_refuses_point_data():
                                  "discriminator": {"name": "mlp", "hidden": [8]}}, "train": {"steps": 1}})
     with pytest.raises(ConfigError, match="info_augment rotates and shifts images"):
         build_model(cfg.model, data)
+
+
+# ------------------------------------------------------------------------------ the authors' code's settings
+def released_tiny(**opts):
+    return tiny(generator={"name": "dcgan", "width": 4, "fc": 16, "project_norm": "unit", "out_activation": "sigmoid"},
+                discriminator={"name": "dcgan", "width": 4, "fc": 16, "leaky_slope": 0.01},
+                pixel_range="unit", q_init="dcgan", **opts)
+
+
+def test_the_authors_code_settings_build_what_they_say():
+    """openai/InfoGAN: leaky_rectify(0.01) in D and Q, batch norm per unit on G's FC 7x7x128, a sigmoid G on
+    [0, 1] data, Q initialised N(0, 0.02)."""
+    m, _ = released_tiny()
+    G, D, Q = m.nets["G"], m.nets["D"], m.nets["Q"]
+    slopes = {mod.negative_slope for mod in list(D.modules()) + list(Q.modules()) if isinstance(mod, torch.nn.LeakyReLU)}
+    assert slopes == {0.01}
+    side = 7 * 7 * 8   # width 4 -> 8 channels at the 7x7 base
+    assert any(isinstance(mod, torch.nn.BatchNorm1d) and mod.num_features == side for mod in G.modules())
+    assert not any(isinstance(mod, torch.nn.BatchNorm2d) and mod.num_features == 8 for mod in G.modules())
+    lin = [mod for mod in Q.modules() if isinstance(mod, torch.nn.Linear)]
+    assert all(abs(l.weight.std().item() - 0.02) < 0.006 and not l.bias.abs().any() for l in lin)
+    # Samples stay in the toolkit's [-1, 1]; D's first conv sees them as [0, 1].
+    x = m.generate(**m.latent(16))
+    assert x.min() >= -1 and x.max() <= 1
+    seen = {}
+    D.body[1].register_forward_hook(lambda mod, inp, out: seen.update(x=inp[0]))
+    D(x)
+    assert torch.allclose(seen["x"], (x + 1) / 2) and seen["x"].min() >= 0
+
+
+def test_defaults_keep_the_toolkits_nets():
+    m, _ = tiny()
+    assert {mod.negative_slope for mod in m.nets["D"].modules() if isinstance(mod, torch.nn.LeakyReLU)} == {0.2}
+    assert not any(type(mod).__name__ == "Affine" for mod in m.nets["D"].modules())
+
+
+def test_released_settings_resume_the_uninterrupted_run(tmp_path):
+    from gankit.engine.api import resume, train
+    from gankit.engine.checkpoint import load_checkpoint
+
+    net = {"name": "dcgan", "width": 4, "fc": 16}
+    cfg = {"model": {"name": "infogan", "generator": {**net, "project_norm": "unit", "out_activation": "sigmoid"},
+                     "discriminator": {**net, "leaky_slope": 0.01}, "pixel_range": "unit", "q_init": "dcgan"},
+           "data": {"name": "mnist", "limit": 128},
+           "train": {"steps": 8, "batch_size": 16, "log_every": 4, "sample_every": 4, "checkpoint_every": 4,
+                     "progress": False, "tensorboard": False, "gif": False, "threads": 1}}
+    train(cfg, run_dir=tmp_path / "ref")
+    train({**cfg, "train": {**cfg["train"], "steps": 4}}, run_dir=tmp_path / "split")
+    resume(tmp_path / "split", ["train.steps=8"])
+    a, b = load_checkpoint(tmp_path / "ref"), load_checkpoint(tmp_path / "split")
+    assert b["step"] == 8 and set(a["model"]["nets"]) == {"G", "D", "Q"}
+    for name, sd in a["model"]["nets"].items():
+        for k, v in sd.items():
+            assert torch.equal(v, b["model"]["nets"][name][k]), (name, k)
+
+
+def test_unit_pixels_need_a_sigmoid_generator():
+    with pytest.raises(ConfigError, match="out_activation=sigmoid"):
+        tiny(pixel_range="unit")
+    with pytest.raises(ConfigError, match="leaky_slope must be in"):
+        tiny(discriminator={"name": "dcgan", "width": 4, "leaky_slope": -0.1})

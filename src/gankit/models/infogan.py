@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from ..options import opt
 from .optim import OptimConfig
 from ..errors import ConfigError, GankitError
+from ..nets.layers import LEAKY_SLOPE, init_weights
 from ..registry import register
 from .base import Batch
 from .gan import GAN, GANOptions
@@ -50,7 +51,13 @@ class InfoGANOptions(GANOptions):
     augment_rotation: float = opt(15.0, "largest rotation of info_augment, degrees")
     augment_scale: float = opt(0.1, "largest relative zoom of info_augment (0.1: 0.9x to 1.1x)")
     augment_shift: float = opt(0.1, "largest shift of info_augment, as a fraction of the image side")
-    q_hidden: int = opt(128, "width of Q's hidden layer on D's features (paper: FC 128, BN, lReLU)")
+    q_hidden: int = opt(128, "width of Q's hidden layer on D's features (paper: FC 128, BN, lReLU; its "
+                             "LeakyReLU slope is D's leaky_slope)")
+    q_init: Literal["torch", "dcgan"] = opt("torch", "Q's initial weights: PyTorch's default, or N(0, 0.02) with "
+                                                     "batch-norm scale N(1, 0.02) and zero biases (the authors' code)")
+    pixel_range: Literal["signed", "unit"] = opt(
+        "signed", "what D and Q see: images in [-1, 1] (the toolkit's), or in [0, 1] with a sigmoid G (the "
+                  "authors' code: MNIST as pixel/255, Bernoulli-mean output; zero padding is then background)")
     optim_g: OptimConfig = opt(OptimConfig(lr=1e-3, betas=(0.5, 0.999)), "generator optimizer (paper: 1e-3)")
     optim_d: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "discriminator optimizer (paper: 2e-4)")
     optim_q: OptimConfig = opt(OptimConfig(lr=2e-4, betas=(0.5, 0.999)), "Q head optimizer (authors' code: D's)")
@@ -72,6 +79,10 @@ class InfoGANOptions(GANOptions):
             raise ConfigError(f"{path}.cat_input_scale must be > 0, got {self.cat_input_scale}.")
         if self.info_cont_warmup < 0:
             raise ConfigError(f"{path}.info_cont_warmup must be >= 0 steps, got {self.info_cont_warmup}.")
+        if self.pixel_range == "unit" and self.generator.out_activation != "sigmoid":
+            raise ConfigError(f"{path}.pixel_range = unit feeds D images in [0, 1], so G must end in a sigmoid: "
+                              f"set {path}.generator.out_activation=sigmoid (got "
+                              f"{self.generator.out_activation!r}).")
         if not self.codes:
             raise ConfigError(f"{path}.codes is empty: InfoGAN needs at least one code "
                               "(e.g. [{type: categorical, size: 10}]); use the gan model for none.")
@@ -108,12 +119,21 @@ class InfoGAN(GAN):
         if o.info_augment and data.kind != "image":
             raise ConfigError(f"model.info_augment rotates and shifts images; dataset {data.name!r} holds "
                               f"{data.kind}, so set model.info_augment=0.")
+        if o.pixel_range == "unit" and data.kind != "image":
+            raise ConfigError(f"model.pixel_range = unit is for images; dataset {data.name!r} holds {data.kind}.")
         super().build(data)
         D = self.nets["D"]
+        if o.pixel_range == "unit":
+            # G's sigmoid output is mapped to the toolkit's [-1, 1] (samples, metrics), and D maps every input
+            # back to [0, 1] first: D and Q then see what the authors' code feeds them, G's [0, 1] images.
+            self.nets["G"] = nn.Sequential(self.nets["G"], Affine(2.0, -1.0))
+            D.body = nn.Sequential(Affine(0.5, 0.5), *D.body)
         out = sum(o.categories) + o.n_continuous * (2 if o.cont_variance == "learned" else 1)
         # Chen et al. 2016, appendix C.1: Q = FC 128 - BN - lReLU - FC output, on D's shared body.
-        self.nets["Q"] = nn.Sequential(nn.Linear(D.feature_dim, o.q_hidden), nn.BatchNorm1d(o.q_hidden),
-                                       nn.LeakyReLU(0.2), nn.Linear(o.q_hidden, out))
+        slope = getattr(o.discriminator, "leaky_slope", LEAKY_SLOPE)
+        Q = nn.Sequential(nn.Linear(D.feature_dim, o.q_hidden), nn.BatchNorm1d(o.q_hidden),
+                          nn.LeakyReLU(slope), nn.Linear(o.q_hidden, out))
+        self.nets["Q"] = init_weights(Q, "dcgan") if o.q_init == "dcgan" else Q
 
     def build_optimizers(self) -> None:
         super().build_optimizers()
@@ -240,6 +260,17 @@ class InfoGAN(GAN):
         from ..metrics.infogan import infogan_metrics
 
         return infogan_metrics(self, data, extractor)
+
+
+class Affine(nn.Module):
+    """x -> scale * x + shift (pixel_range: unit)."""
+
+    def __init__(self, scale: float, shift: float):
+        super().__init__()
+        self.scale, self.shift = scale, shift
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.scale + self.shift
 
 
 def categorical_nll(logits: list[Tensor], c_cat: Tensor, categories: list[int]) -> Tensor:

@@ -48,9 +48,16 @@ class DCGANOptions(NetOptions):
     width: int = opt(64, "channels of the full-resolution hidden layer; doubled at each stage toward the base")
     fc: int = opt(0, "width of an extra fully connected layer (G: first, D: last; 0 = none; "
                      "the InfoGAN MNIST nets use 1024)")
+    leaky_slope: float = opt(0.2, "slope of LeakyReLU where the net uses it (DCGAN sec. 3: 0.2; the InfoGAN "
+                                  "authors' code: 0.01)")
+    project_norm: Literal["channel", "unit"] = opt(
+        "channel", "G: normalise the projection to the base map per channel after the reshape (DCGAN), or per "
+                   "unit before it (the InfoGAN authors' code: batch norm on the FC 7x7x128 layer)")
 
     def check(self, path: str) -> None:
         super().check(path)
+        if not 0 <= self.leaky_slope < 1:
+            raise ConfigError(f"{path}.leaky_slope must be in [0, 1), got {self.leaky_slope!r}.")
         if self.width <= 0:
             raise ConfigError(f"{path}.width must be a positive channel count, got {self.width!r}.")
         if self.fc < 0:
@@ -74,7 +81,7 @@ def _geometry(shape: tuple[int, ...], data_kind: str) -> tuple[int, int, int]:
 
 def _act(opts: DCGANOptions, role: str) -> nn.Module:
     default = "relu" if role == "G" else "leaky_relu"
-    return activation(default if opts.activation == "auto" else opts.activation)
+    return activation(default if opts.activation == "auto" else opts.activation, opts.leaky_slope)
 
 
 def _finish(net: nn.Module, norm: str) -> nn.Module:
@@ -93,9 +100,13 @@ class DCGANGenerator(nn.Sequential):
         if opts.fc:   # InfoGAN (Chen et al. 2016, table 1): FC 1024 before the FC to the base map
             layers += [nn.Linear(in_dim, opts.fc, bias=bias), norm_1d(opts.norm, opts.fc), _act(opts, "G")]
             in_dim = opts.fc
-        layers += [nn.Linear(in_dim, ch[0] * base * base, bias=bias),
-                                   nn.Unflatten(1, (ch[0], base, base)),
-                                   norm_2d(opts.norm, ch[0]), _act(opts, "G")]
+        unflatten = nn.Unflatten(1, (ch[0], base, base))
+        if opts.project_norm == "unit":   # one scale and shift per unit of the projection (InfoGAN's code)
+            layers += [nn.Linear(in_dim, ch[0] * base * base, bias=bias), norm_1d(opts.norm, ch[0] * base * base),
+                       _act(opts, "G"), unflatten]
+        else:
+            layers += [nn.Linear(in_dim, ch[0] * base * base, bias=bias), unflatten, norm_2d(opts.norm, ch[0]),
+                       _act(opts, "G")]
         for c_in, c_out in zip(ch, ch[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias), norm_2d(opts.norm, c_out),
                        _act(opts, "G")]

@@ -28,10 +28,12 @@ _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d,
 _NORMS = ("none", "batch", "layer", "spectral")
 
 
-def activation(name: str) -> nn.Module:
-    """A fresh activation module by name (leaky_relu has slope 0.2)."""
+def activation(name: str, leaky_slope: float = LEAKY_SLOPE) -> nn.Module:
+    """A fresh activation module by name (leaky_relu has slope `leaky_slope`, 0.2 unless asked)."""
     if name not in _ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(_ACTIVATIONS)}")
+    if name == "leaky_relu":
+        return nn.LeakyReLU(leaky_slope)
     return _ACTIVATIONS[name]()
 
 
