@@ -43,7 +43,7 @@ def test_metric_selection_and_errors(mnist_run):
 def test_toy_run_gets_mode_metrics(tmp_path, ring_config):
     d = train(ring_config(steps=3), run_dir=tmp_path / "r").run_dir
     r = evaluate(d, n=500, device="cpu")
-    assert set(r["metrics"]) == {"modes", "n_modes", "high_quality", "reverse_kl"}
+    assert set(r["metrics"]) == {"modes", "modes_any", "n_modes", "high_quality", "reverse_kl"}
     assert r["floor"]["modes"] == 8 and r["floor"]["high_quality"] > 0.99
     with pytest.raises(GankitError, match="does not apply"):
         evaluate(d, ["fid"])

@@ -30,3 +30,10 @@ def test_min_count_threshold():
 def test_three_std_boundary():
     x = CENTERS[:1] + torch.tensor([[0.059, 0.0], [0.061, 0.0]])
     assert toy_mode_metrics(x, CENTERS, std=0.02, min_count=1)["high_quality"] == 0.5
+
+
+def test_modes_any_is_the_released_pacgan_codes_count():
+    """PacGAN's code counts a mode with a single high-quality sample; `modes` asks for min_count of them."""
+    x = torch.cat([CENTERS[0].repeat(30, 1), CENTERS[1].repeat(3, 1), torch.full((5, 2), 50.0)])
+    m = toy_mode_metrics(x, CENTERS, std=0.02, min_count=20)
+    assert (m["modes"], m["modes_any"]) == (1, 2)

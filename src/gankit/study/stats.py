@@ -14,7 +14,7 @@ METHOD = "Welch's t-test (two-sided, unequal variances), alpha = 0.05"
 LOWER = {"fid", "kid", "reverse_kl", "inter_mode_jsd", "off_manifold", "mass_tv", "test_error",
          "best_test_error", "final_test_error", "cfid_mean", "rec_fid", "rec_mse", "class_max_share", "class_tv"}
 HIGHER = {"classifier_score", "precision", "recall", "density", "coverage", "sample_quality", "modes",
-          "high_quality", "q_accuracy", "code_purity", "discriminability", "class_min_share"}
+          "modes_any", "high_quality", "q_accuracy", "code_purity", "discriminability", "class_min_share"}
 UNRANKED_SUFFIX = ("_std",)
 
 
