@@ -15,7 +15,7 @@ LEAKY_SLOPE = 0.2
 
 _ACTIVATIONS = {
     "relu": nn.ReLU,
-    "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE),
+    "leaky_relu": nn.LeakyReLU,   # built with its slope by activation()
     "elu": nn.ELU,
     "tanh": nn.Tanh,
     "softplus": nn.Softplus,
@@ -32,9 +32,7 @@ def activation(name: str, leaky_slope: float = LEAKY_SLOPE) -> nn.Module:
     """A fresh activation module by name (leaky_relu has slope `leaky_slope`, 0.2 unless asked)."""
     if name not in _ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(_ACTIVATIONS)}")
-    if name == "leaky_relu":
-        return nn.LeakyReLU(leaky_slope)
-    return _ACTIVATIONS[name]()
+    return _ACTIVATIONS[name](leaky_slope) if name == "leaky_relu" else _ACTIVATIONS[name]()
 
 
 def output_activation(name: str, data_kind: str) -> nn.Module:
