@@ -37,6 +37,7 @@ from .check import check_batch_norm, check_sizes
 from .device import resolve_device
 from .lock import RunLock
 from .logging import NullLog, RunLog, read_rows
+from . import cores
 from .writes import write_error, write_text_atomic, writes
 
 
@@ -302,6 +303,11 @@ class Trainer:
             # In a log file (no terminal) a redraw is a new line: redraw rarely there.
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                        desc=self.run_dir.name[:28], mininterval=0.2 if sys.stderr.isatty() else 15)
+            if self.device.type == "cpu" and sys.stderr.isatty():   # a user watching: will other work slow it?
+                note = cores.contention_note(torch.get_num_threads(), cores.available_cores(),
+                                             cores.busy_cores(cores.available_cores()))
+                if note:
+                    bar.write(note, file=sys.stderr)
         status = "finished"
         try:
             if not resumed:
