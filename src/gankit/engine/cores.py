@@ -51,8 +51,9 @@ def contention_note(threads: int, cores: int, busy: Optional[float]) -> Optional
             f"Stop the other work, or run with train.threads={fit}.")
 
 
-def available_cores() -> int:
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask on Linux), else all of them."""
     try:
         return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
+    except AttributeError:   # not Linux
         return os.cpu_count() or 1

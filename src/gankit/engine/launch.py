@@ -17,14 +17,8 @@ import time
 import torch
 
 from ..errors import ConfigError
+from .cores import usable_cores
 from .distributed import check_settings, uses_cuda
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:   # not Linux
-        return os.cpu_count() or 1
 
 
 def check_nproc(nproc: int, train) -> None:

@@ -32,12 +32,12 @@ from ..viz.grid import save_samples_png
 from .batches import BatchStream
 from . import distributed as ddp
 from .accel import autocast, compile_nets, resolve_precision, to_channels_last
+from . import cores
 from .checkpoint import FORMAT, StateMismatch, has_checkpoint, save_checkpoint, torch_error_summary
 from .check import check_batch_norm, check_sizes
 from .device import resolve_device
 from .lock import RunLock
 from .logging import NullLog, RunLog, read_rows
-from . import cores
 from .writes import write_error, write_text_atomic, writes
 
 
@@ -304,8 +304,8 @@ class Trainer:
             bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
                        desc=self.run_dir.name[:28], mininterval=0.2 if sys.stderr.isatty() else 15)
             if self.device.type == "cpu" and sys.stderr.isatty():   # a user watching: will other work slow it?
-                note = cores.contention_note(torch.get_num_threads(), cores.available_cores(),
-                                             cores.busy_cores(cores.available_cores()))
+                n = cores.usable_cores()
+                note = cores.contention_note(torch.get_num_threads(), n, cores.busy_cores(n))
                 if note:
                     bar.write(note, file=sys.stderr)
         status = "finished"
