@@ -250,11 +250,20 @@ def test_historical_averaging_penalty_and_running_mean():
     ("ebgan", {"margin": 0}, "margin"),
     ("gan", {"label_smoothing": 1.0}, "label_smoothing"),
     ("gan", {"penalty": "dragan", "discriminator": {"name": "mlp", "norm": "batch"}}, "couples the samples"),
+    ("gan", {"penalty": "wgan-gp", "minibatch_disc": True, "discriminator": {"name": "mlp"}},
+     "minibatch layer couples the samples"),
 ])
 def test_incompatible_options_are_rejected(name, opts, needle):
     with pytest.raises(ConfigError) as e:
         load_config({"model": {"name": name, **opts}, "train": {"steps": 1}})
     assert needle in str(e.value)
+
+
+def test_minibatch_discrimination_with_a_penalty_when_asked_for_is_accepted():
+    opts = {"name": "gan", "penalty": "wgan-gp", "minibatch_disc": True, "penalty_batch_norm": True,
+            "discriminator": {"name": "mlp"}}
+    cfg = load_config({"model": opts, "train": {"steps": 1}})
+    assert cfg.model.minibatch_disc and cfg.model.penalty == "wgan-gp"
 
 
 def test_dragan_rejects_batch_norm_and_says_why():

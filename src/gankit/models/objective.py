@@ -31,9 +31,10 @@ class ObjectiveOptions(ModelOptions):
         "none", "gradient penalty on D: at real/fake interpolates (wgan-gp) or perturbed real points (dragan)")
     penalty_weight: float = opt(10.0, "lambda, weight of the gradient penalty")
     penalty_batch_norm: bool = opt(
-        False, "accept batch norm in D with a gradient penalty, knowingly: the penalty is then taken on a "
-               "batch-normalised D, not per sample (the InfoGAN-net MNIST recipes of "
-               "tensorflow-generative-model-collections train WGAN-GP and DRAGAN so)")
+        False, "accept a batch-coupled D (batch norm, minibatch discrimination) with a gradient penalty, "
+               "knowingly: the penalty is then taken on a D whose outputs depend on the whole batch, not per "
+               "sample (the InfoGAN-net MNIST recipes of tensorflow-generative-model-collections train WGAN-GP "
+               "and DRAGAN so with batch norm)")
     penalty_one_sided: bool = opt(False, "penalise only gradient norms above 1: max(0, |grad| - 1)^2")
     dragan_c: float = opt(0.5, "DRAGAN perturbation scale C in x + C * std(x) * delta")
     dragan_noise: Literal["uniform", "normal"] = opt(
@@ -71,6 +72,13 @@ class ObjectiveOptions(ModelOptions):
                 "all of them), so the per-sample gradient the penalty constrains is not D's gradient at "
                 "that point and the local penalty is defeated (Gulrajani et al. 2017, sec. 4; Kodali et al. "
                 "2017). Use norm: layer or none, or set penalty_batch_norm: true to accept it knowingly.")
+        if self.penalty != "none" and self.minibatch_disc and not self.penalty_batch_norm:
+            # the same coupling as batch norm: MBD's features of a sample are its distances to the batch's others
+            raise ConfigError(
+                f"{path}.minibatch_disc cannot be used with the {self.penalty!r} gradient penalty: the minibatch "
+                "layer couples the samples of a batch (each D output depends on its distances to all of them), "
+                "so the per-sample gradient the penalty constrains is not D's gradient at that point. Drop one "
+                "of the two, or set penalty_batch_norm: true (any batch coupling) to accept it knowingly.")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"{path}.label_smoothing must be in [0, 1), got {self.label_smoothing}.")
         if self.label_smoothing and not self.smoothable:
