@@ -24,6 +24,19 @@ def test_nested_override_keeps_other_defaults():
     assert cfg.model.optim_d.lr == 3e-4 and cfg.model.optim_d.betas == (0.0, 0.9)
 
 
+def test_every_recipe_the_readme_names_exists():
+    # the README quotes each recipe with its figure: a renamed or removed recipe must not leave a dead name there
+    import re
+    from pathlib import Path
+    from gankit.data.domains import BUILTIN
+    from gankit.study.spec import spec_names
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    quoted = set(re.findall(r"`([a-z0-9][a-z0-9-]*-(?:ring|grid|mnist|fashion|folder|lines|unbalanced))`", readme))
+    debian = {"dataset-fashion-mnist"}   # the package Fashion-MNIST comes from
+    known = set(recipe_names()) | set(spec_names()) | set(BUILTIN) | set(names("dataset")) | debian
+    assert len(quoted) > 20 and not quoted - known, sorted(quoted - known)
+
+
 @pytest.mark.parametrize("name", recipe_names())
 def test_every_recipe_validates(name):
     overrides = ["data.root=/tmp"] if "folder" in name else []
