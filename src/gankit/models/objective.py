@@ -64,21 +64,21 @@ class ObjectiveOptions(ModelOptions):
             raise ConfigError(f"{path}.clip must be positive (WGAN uses 0.01), got {self.clip}.")
         if self.penalty_weight < 0:
             raise ConfigError(f"{path}.penalty_weight must be >= 0, got {self.penalty_weight}.")
-        if (self.penalty != "none" and getattr(self.discriminator, "norm", None) == "batch"
-                and not self.penalty_batch_norm):
-            raise ConfigError(
-                f"{path}.discriminator.norm = 'batch' cannot be used with the {self.penalty!r} gradient "
-                "penalty: batch normalization couples the samples of a batch (each D output depends on "
-                "all of them), so the per-sample gradient the penalty constrains is not D's gradient at "
-                "that point and the local penalty is defeated (Gulrajani et al. 2017, sec. 4; Kodali et al. "
-                "2017). Use norm: layer or none, or set penalty_batch_norm: true to accept it knowingly.")
-        if self.penalty != "none" and self.minibatch_disc and not self.penalty_batch_norm:
-            # the same coupling as batch norm: MBD's features of a sample are its distances to the batch's others
-            raise ConfigError(
-                f"{path}.minibatch_disc cannot be used with the {self.penalty!r} gradient penalty: the minibatch "
-                "layer couples the samples of a batch (each D output depends on its distances to all of them), "
-                "so the per-sample gradient the penalty constrains is not D's gradient at that point. Drop one "
-                "of the two, or set penalty_batch_norm: true (any batch coupling) to accept it knowingly.")
+        if self.penalty != "none" and not self.penalty_batch_norm:
+            # batch norm and the minibatch layer both make each D output depend on the whole batch
+            coupling = None
+            if getattr(self.discriminator, "norm", None) == "batch":
+                coupling = ("discriminator.norm = 'batch'", "batch normalization", "Use norm: layer or none")
+            elif self.minibatch_disc:
+                coupling = ("minibatch_disc", "the minibatch layer", "Drop one of the two")
+            if coupling:
+                key, cause, fix = coupling
+                raise ConfigError(
+                    f"{path}.{key} cannot be used with the {self.penalty!r} gradient penalty: {cause} couples the "
+                    "samples of a batch (each D output depends on all of them), so the per-sample gradient the "
+                    "penalty constrains is not D's gradient at that point and the local penalty is defeated "
+                    f"(Gulrajani et al. 2017, sec. 4; Kodali et al. 2017). {fix}, or set penalty_batch_norm: true "
+                    "(any batch coupling) to accept it knowingly.")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"{path}.label_smoothing must be in [0, 1), got {self.label_smoothing}.")
         if self.label_smoothing and not self.smoothable:
